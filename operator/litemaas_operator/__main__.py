@@ -1,0 +1,7 @@
+"""``python -m litemaas_operator``."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

@@ -1,0 +1,166 @@
+"""Generate the LiteMaaS CustomResourceDefinition from the pydantic models.
+
+pydantic's JSON Schema is not a *structural* schema as Kubernetes requires, so it is rewritten:
+``$ref``/``$defs`` inlined, ``Optional`` unions flattened into plain optional properties,
+int-or-string unions turned into ``x-kubernetes-int-or-string``, free-form objects marked
+``x-kubernetes-preserve-unknown-fields``, and ``title``/``default`` dropped (defaults are the
+operator's, see ``spec.py``).
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from .identity import API_VERSION, GROUP, KIND, PLURAL, SHORT_NAMES, SINGULAR, VERSION
+from .spec import LiteMaaSSpec
+from .status import LiteMaaSStatus
+
+# Keys of pydantic's output that are not part of Kubernetes' OpenAPI v3 subset, or that we
+# deliberately leave out.
+_DROP = {"title", "default", "$defs", "examples"}
+
+PRINTER_COLUMNS = [
+    {
+        "name": "Ready",
+        "type": "string",
+        "jsonPath": '.status.conditions[?(@.type=="Ready")].status',
+    },
+    {"name": "Phase", "type": "string", "jsonPath": ".status.phase", "priority": 1},
+    {"name": "Version", "type": "string", "jsonPath": ".status.version"},
+    {"name": "URL", "type": "string", "jsonPath": ".status.urls.frontend"},
+    {
+        "name": "Message",
+        "type": "string",
+        "jsonPath": '.status.conditions[?(@.type=="Ready")].message',
+        "priority": 1,
+    },
+    {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},
+]
+
+
+def _resolve(node: Any, defs: dict[str, Any]) -> Any:
+    if isinstance(node, list):
+        return [_resolve(item, defs) for item in node]
+    if not isinstance(node, dict):
+        return node
+    if "$ref" in node:
+        target = copy.deepcopy(defs[node["$ref"].rsplit("/", 1)[-1]])
+        merged = {**target, **{k: v for k, v in node.items() if k != "$ref"}}
+        return _resolve(merged, defs)
+    return {key: _resolve(value, defs) for key, value in node.items()}
+
+
+def _is_null(node: dict[str, Any]) -> bool:
+    return node.get("type") == "null"
+
+
+def _structural(node: Any) -> Any:
+    """Rewrite one (already inlined) JSON-schema node into a structural CRD schema node."""
+    if isinstance(node, list):
+        return [_structural(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    node = dict(node)
+    for union in ("anyOf", "oneOf"):
+        if union in node:
+            options = [opt for opt in node.pop(union) if not _is_null(opt)]
+            types = sorted(opt.get("type", "") for opt in options)
+            if len(options) == 1:
+                node = {**options[0], **node}
+            elif types == ["integer", "string"]:
+                node["x-kubernetes-int-or-string"] = True
+                node["anyOf"] = [{"type": "integer"}, {"type": "string"}]
+            else:
+                raise ValueError(f"cannot express union {options!r} structurally")
+    # Structural schemas forbid additionalProperties beside properties; pruning already drops
+    # unknown fields, so `extra="forbid"` needs no schema counterpart.
+    extra = node.pop("additionalProperties", None)
+    if node.get("type") == "object" and "properties" not in node:
+        if isinstance(extra, dict):
+            node["additionalProperties"] = _structural(extra)
+        else:
+            node["x-kubernetes-preserve-unknown-fields"] = True
+    if "const" in node:
+        node["enum"] = [node.pop("const")]
+    out: dict[str, Any] = {}
+    for key, value in node.items():
+        if key in _DROP:
+            continue
+        if key == "properties":
+            out[key] = {name: _structural(prop) for name, prop in value.items()}
+        elif key in ("items", "anyOf"):
+            out[key] = _structural(value)
+        else:
+            out[key] = value
+    if out.get("required") == []:
+        out.pop("required")
+    return out
+
+
+def openapi_schema(model: type) -> dict[str, Any]:
+    """Return the structural OpenAPI v3 schema of one pydantic model."""
+    raw = model.model_json_schema(by_alias=True, mode="validation")  # type: ignore[attr-defined]
+    defs = raw.get("$defs", {})
+    return _structural(_resolve(raw, defs))
+
+
+def crd_manifest() -> dict[str, Any]:
+    """Return the complete CustomResourceDefinition for ``LiteMaaS``."""
+    spec_schema = openapi_schema(LiteMaaSSpec)
+    status_schema = openapi_schema(LiteMaaSStatus)
+    spec_schema["description"] = "Desired state of one LiteMaaS installation."
+    status_schema["description"] = "Observed state, written by the operator."
+    return {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {
+            "name": f"{PLURAL}.{GROUP}",
+            "labels": {"app.kubernetes.io/name": "litemaas-operator"},
+        },
+        "spec": {
+            "group": GROUP,
+            "names": {
+                "kind": KIND,
+                "listKind": f"{KIND}List",
+                "plural": PLURAL,
+                "singular": SINGULAR,
+                "shortNames": SHORT_NAMES,
+                "categories": ["litemaas"],
+            },
+            "scope": "Namespaced",
+            "versions": [
+                {
+                    "name": VERSION,
+                    "served": True,
+                    "storage": True,
+                    "subresources": {"status": {}},
+                    "additionalPrinterColumns": PRINTER_COLUMNS,
+                    "schema": {
+                        "openAPIV3Schema": {
+                            "type": "object",
+                            "description": f"{KIND} deploys and runs LiteMaaS ({API_VERSION}).",
+                            # Children are named <name>-<component>, and Services need DNS-1035
+                            # labels of at most 63 characters.
+                            "x-kubernetes-validations": [
+                                {
+                                    "rule": "self.metadata.name.size() <= 40 && "
+                                    "self.metadata.name.matches('^[a-z]([-a-z0-9]*[a-z0-9])?$')",
+                                    "message": "metadata.name must start with a letter, hold "
+                                    "only lowercase letters, digits and '-', and be at most "
+                                    "40 characters",
+                                }
+                            ],
+                            "properties": {
+                                "apiVersion": {"type": "string"},
+                                "kind": {"type": "string"},
+                                "metadata": {"type": "object"},
+                                "spec": spec_schema,
+                                "status": status_schema,
+                            },
+                        }
+                    },
+                }
+            ],
+        },
+    }

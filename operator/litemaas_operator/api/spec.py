@@ -1,0 +1,352 @@
+"""The ``LiteMaaS`` spec: what a user may set, with the defaults the operator applies.
+
+Every field is optional. Defaults live here, in the operator, and are *not* written into the CRD
+schema: the API server would otherwise persist today's default image and version into every CR,
+and an operator upgrade could never move them.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, model_validator
+
+from .base import (
+    DNS_LABEL,
+    DNS_SUBDOMAIN,
+    EnvVar,
+    Model,
+    Quantity,
+    ResourceName,
+    SecretKeyRef,
+    Workload,
+)
+
+DEFAULT_VERSION = "0.5.0"
+VERSION = r"^v?[0-9]+\.[0-9]+\.[0-9]+([-+][0-9A-Za-z.-]+)?$"
+HTTP_URL = r"^https?://[^\s/$.?#][^\s]*$"
+DURATION = r"^[0-9]+(ms|s|m|h|d)$"
+USERNAME = r"^[^\s,]+$"
+
+
+Members = list[Annotated[str, Field(min_length=1, max_length=256, pattern=USERNAME)]]
+
+
+def _rule(rule: str, message: str) -> dict[str, Any]:
+    return {"x-kubernetes-validations": [{"rule": rule, "message": message}]}
+
+
+class Storage(Model):
+    """A PersistentVolumeClaim's size and class."""
+
+    size: Quantity | None = Field(default=None, description="Requested size, e.g. 10Gi.")
+    storage_class_name: ResourceName | None = Field(
+        default=None, description="StorageClass; the cluster default when empty."
+    )
+
+
+class ExternalDatabase(Model):
+    """An existing PostgreSQL server, reached through URLs kept in a Secret.
+
+    Both databases (``litemaas_db`` for the backend, ``litellm_db`` for LiteLLM) must exist.
+    """
+
+    secret_name: ResourceName = Field(description="Secret holding the two database URLs.")
+    litemaas_url_key: str = Field(
+        default="litemaas-database-url", description="Key of the backend's database URL."
+    )
+    litellm_url_key: str = Field(
+        default="litellm-database-url", description="Key of LiteLLM's database URL."
+    )
+
+
+class DatabaseSpec(Workload):
+    """PostgreSQL: an embedded StatefulSet (default) or an external server."""
+
+    model_config = Workload.model_config | {
+        "json_schema_extra": {
+            "x-kubernetes-validations": [
+                {
+                    "rule": "self.mode != 'external' || has(self.external)",
+                    "message": "database.external (a Secret with the database URLs) is "
+                    "required when database.mode is external",
+                },
+                {
+                    "rule": "!has(self.replicas) || self.replicas <= 1",
+                    "message": "the embedded PostgreSQL runs one instance: database.replicas "
+                    "must be 0 or 1",
+                },
+            ]
+        }
+    }
+
+    mode: Literal["embedded", "external"] = "embedded"
+    storage: Storage = Field(default_factory=Storage)
+    delete_claim_on_delete: bool = Field(
+        default=False,
+        description="Delete the PostgreSQL volume (and the generated credentials it needs) "
+        "when the LiteMaaS resource is deleted. Off by default: data outlives the resource.",
+    )
+    external: ExternalDatabase | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> DatabaseSpec:
+        if self.mode == "external" and self.external is None:
+            raise ValueError(
+                "database.external (a Secret with the database URLs) is required when "
+                "database.mode is external"
+            )
+        if self.replicas is not None and self.replicas > 1:
+            raise ValueError("the embedded PostgreSQL runs one instance: replicas must be 0 or 1")
+        return self
+
+
+class RedisSpec(Workload):
+    """Redis, LiteLLM's cache. Password-protected unless ``auth`` is turned off."""
+
+    enabled: bool = True
+    auth: bool = Field(default=True, description="Require a generated password (REDIS_PASSWORD).")
+
+
+class LiteLLMSpec(Workload):
+    """The LiteLLM proxy."""
+
+    ui_username: str = Field(default="admin", min_length=1, max_length=128, pattern=USERNAME)
+    ssl_verify: bool | None = Field(
+        default=None, description="Sets LiteLLM's SSL_VERIFY; false for self-signed model servers."
+    )
+    expose: bool = Field(
+        default=True,
+        description="Publish LiteLLM on its own Route/Ingress so API-key holders can reach it.",
+    )
+    extra_volumes: list[dict[str, Any]] | None = Field(
+        default=None, max_length=32, description="core/v1 Volumes, e.g. a CA bundle ConfigMap."
+    )
+    extra_volume_mounts: list[dict[str, Any]] | None = Field(default=None, max_length=32)
+
+
+class RateLimit(Model):
+    """Backend API rate limiting (not applied to LiteLLM)."""
+
+    max: int = Field(default=1000, ge=1, le=10_000_000)
+    time_window: str = Field(default="5m", pattern=DURATION)
+
+
+class DefaultUserLimits(Model):
+    """Budget and limits given to each new user."""
+
+    max_budget: float = Field(default=100, ge=0)
+    tpm_limit: int = Field(default=100_000, ge=0)
+    rpm_limit: int = Field(default=120, ge=0)
+
+
+class BackendSpec(Workload):
+    """The Fastify backend."""
+
+    log_level: Literal["fatal", "error", "warn", "info", "debug", "trace"] = "info"
+    jwt_expires_in: str = Field(default="24h", pattern=DURATION)
+    rate_limit: RateLimit = Field(default_factory=RateLimit)
+    default_user: DefaultUserLimits = Field(default_factory=DefaultUserLimits)
+    litellm_api_url: str | None = Field(
+        default=None,
+        pattern=HTTP_URL,
+        description="URL the backend uses for LiteLLM and shows users. Defaults to LiteLLM's "
+        "public URL, or its Service when LiteLLM is not exposed.",
+    )
+    node_tls_reject_unauthorized: bool = Field(
+        default=True,
+        description="false sets NODE_TLS_REJECT_UNAUTHORIZED=0: no TLS verification at all "
+        "for the backend's outbound calls. Only for self-signed test clusters.",
+    )
+    backup_storage: Storage = Field(default_factory=Storage)
+
+
+class FrontendSpec(Workload):
+    """The React frontend (nginx)."""
+
+
+class OAuthClientAuth(Model):
+    """Options for ``auth.mode: oauthclient``."""
+
+    name: ResourceName | None = Field(
+        default=None,
+        description="OAuthClient name; defaults to litemaas-<namespace>-<name>, unique per "
+        "instance.",
+    )
+    grant_method: Literal["auto", "prompt"] = "auto"
+
+
+class OIDCAuth(Model):
+    """A standard OpenID Connect provider (Keycloak, Entra ID, ...)."""
+
+    issuer: str = Field(pattern=r"^https?://[^\s]+$", max_length=2048)
+    client_id: str = Field(min_length=1, max_length=512)
+    client_secret: SecretKeyRef = Field(description="Secret key holding the client secret.")
+    groups_claim: str = Field(default="groups", min_length=1, max_length=128)
+    scopes: str = Field(default="openid profile email", min_length=1, max_length=1024)
+
+
+class AuthSpec(Model):
+    """How users log in."""
+
+    model_config = Model.model_config | {
+        "json_schema_extra": _rule(
+            "!has(self.mode) || self.mode != 'oidc' || has(self.oidc)",
+            "auth.oidc (issuer, clientId, clientSecret) is required when auth.mode is oidc",
+        )
+    }
+
+    mode: Literal["oauthclient", "serviceaccount", "oidc"] | None = Field(
+        default=None,
+        description="oauthclient (cluster-scoped OAuthClient, OpenShift), serviceaccount "
+        "(a ServiceAccount as OAuth client, OpenShift, no cluster-admin), or oidc. Defaults to "
+        "oauthclient on OpenShift and oidc elsewhere.",
+    )
+    oauth_client: OAuthClientAuth = Field(default_factory=OAuthClientAuth)
+    oidc: OIDCAuth | None = None
+    initial_admin_users: Members | None = Field(
+        default=None, max_length=256, description="Usernames granted the admin role at login."
+    )
+    openshift_api_url: str | None = Field(
+        default=None,
+        pattern=HTTP_URL,
+        description="API server URL for user lookups; derived from the issuer when empty.",
+    )
+    skip_api_tls_verify: bool = Field(default=False, description="K8S_API_SKIP_TLS_VERIFY.")
+
+    @model_validator(mode="after")
+    def _oidc_needs_settings(self) -> AuthSpec:
+        if self.mode == "oidc" and self.oidc is None:
+            raise ValueError("auth.oidc (issuer, clientId, clientSecret) is required for oidc")
+        return self
+
+
+class GroupsSpec(Model):
+    """OpenShift Groups that map to LiteMaaS roles. Members are added, never taken from others."""
+
+    manage: bool = Field(default=False, description="Create the groups and add these members.")
+    admins: Members = Field(default_factory=list, max_length=1000)
+    readonly: Members = Field(default_factory=list, max_length=1000)
+    users: Members = Field(default_factory=list, max_length=1000)
+
+
+class HostSpec(Model):
+    """Public host for one endpoint."""
+
+    host: str | None = Field(
+        default=None,
+        max_length=253,
+        pattern=DNS_SUBDOMAIN,
+        description="Host name; OpenShift's router assigns one when empty.",
+    )
+
+
+class IngressSpec(Model):
+    """Ingress settings, used on plain Kubernetes."""
+
+    class_name: ResourceName | None = None
+    annotations: dict[str, str] | None = None
+    tls_secret_name: ResourceName | None = Field(
+        default=None, description="TLS Secret for both hosts; URLs are https when set."
+    )
+    tls: bool = Field(
+        default=True,
+        description="Serve https (the URLs the operator derives use https). Turn off only for "
+        "local clusters without TLS.",
+    )
+
+
+class RoutingSpec(Model):
+    """How the frontend and LiteLLM are published."""
+
+    type: Literal["auto", "route", "ingress"] = Field(
+        default="auto", description="auto: Route on OpenShift, Ingress elsewhere."
+    )
+    frontend: HostSpec = Field(default_factory=HostSpec)
+    litellm: HostSpec = Field(default_factory=HostSpec)
+    ingress: IngressSpec = Field(default_factory=IngressSpec)
+
+
+class SecretsSpec(Model):
+    """Credentials to take from existing Secrets instead of generating them.
+
+    Anything not named here is generated once, stored in the Secret ``<name>-credentials``,
+    and never regenerated.
+    """
+
+    postgres_password: SecretKeyRef | None = None
+    jwt_secret: SecretKeyRef | None = None
+    oauth_client_secret: SecretKeyRef | None = None
+    admin_api_keys: SecretKeyRef | None = Field(
+        default=None, description="Comma-separated admin API keys (ltm_admin_...)."
+    )
+    litellm_master_key: SecretKeyRef | None = Field(
+        default=None, description="LiteLLM's master key (sk-...), also the backend's API key."
+    )
+    backend_encryption_key: SecretKeyRef | None = Field(
+        default=None,
+        description="The backend's LITELLM_MASTER_KEY, which encrypts stored model API keys.",
+    )
+    litellm_ui_password: SecretKeyRef | None = None
+    litellm_salt_key: SecretKeyRef | None = None
+    redis_password: SecretKeyRef | None = None
+
+
+class NetworkPolicySpec(Model):
+    """NetworkPolicies: deny by default, allow only the flows LiteMaaS needs."""
+
+    enabled: bool = False
+    ingress_namespace_selector: dict[str, str] | None = Field(
+        default=None,
+        description="Labels of the ingress controller's namespace. Defaults to OpenShift's "
+        "policy-group.network.openshift.io/ingress label, or kubernetes.io/metadata.name="
+        "ingress-nginx elsewhere.",
+    )
+
+
+class LiteMaaSSpec(Model):
+    """Desired state of one LiteMaaS installation."""
+
+    version: str = Field(
+        default=DEFAULT_VERSION,
+        pattern=VERSION,
+        max_length=64,
+        description="LiteMaaS release, e.g. 0.5.0; selects the backend and frontend images.",
+    )
+    platform: Literal["auto", "openshift", "kubernetes"] = Field(
+        default="auto", description="auto detects the OpenShift APIs."
+    )
+    domain: str | None = Field(
+        default=None,
+        max_length=253,
+        pattern=DNS_SUBDOMAIN,
+        description="Apps domain; read from the cluster's ingress config on OpenShift.",
+    )
+    database: DatabaseSpec = Field(default_factory=DatabaseSpec)
+    redis: RedisSpec = Field(default_factory=RedisSpec)
+    litellm: LiteLLMSpec = Field(default_factory=LiteLLMSpec)
+    backend: BackendSpec = Field(default_factory=BackendSpec)
+    frontend: FrontendSpec = Field(default_factory=FrontendSpec)
+    auth: AuthSpec = Field(default_factory=AuthSpec)
+    groups: GroupsSpec = Field(default_factory=GroupsSpec)
+    routing: RoutingSpec = Field(default_factory=RoutingSpec)
+    secrets: SecretsSpec = Field(default_factory=SecretsSpec)
+    network_policy: NetworkPolicySpec = Field(default_factory=NetworkPolicySpec)
+
+
+__all__ = [
+    "DNS_LABEL",
+    "AuthSpec",
+    "BackendSpec",
+    "DatabaseSpec",
+    "EnvVar",
+    "ExternalDatabase",
+    "FrontendSpec",
+    "GroupsSpec",
+    "LiteLLMSpec",
+    "LiteMaaSSpec",
+    "NetworkPolicySpec",
+    "RedisSpec",
+    "RoutingSpec",
+    "SecretsSpec",
+]

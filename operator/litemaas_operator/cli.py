@@ -1,0 +1,196 @@
+"""The ``litemaas-operator`` command: ``run`` the operator, ``render`` a CR, write the ``crd``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from . import credentials
+from .api import API_VERSION, KIND, LiteMaaSSpec
+from .api.crd import crd_manifest
+from .facts import ClusterFacts, Instance
+from .render import desired_state, group_manifest
+from .render.names import Names
+from .render.secrets import credentials_store
+
+CRD_PATH = Path("crds/litemaas.io_litemaases.yaml")
+EXIT_INVALID = 2
+
+
+class InvalidResourceError(Exception):
+    """A CR that cannot be rendered; the message names the field."""
+
+
+def format_validation_error(error: ValidationError) -> str:
+    """One line per problem, each naming the field path as it is written in YAML."""
+    lines = []
+    for item in error.errors():
+        path = ".".join(str(p) for p in ("spec", *item["loc"]))
+        lines.append(f"{path}: {item['msg']}")
+    return "\n".join(lines)
+
+
+def load_resource(path: str) -> dict[str, Any]:
+    """Read one LiteMaaS CR from a file (``-`` for stdin), checking its kind."""
+    text = sys.stdin.read() if path == "-" else Path(path).read_text()
+    try:
+        documents = [d for d in yaml.safe_load_all(text) if d]
+    except yaml.YAMLError as err:
+        raise InvalidResourceError(f"{path}: not valid YAML: {err}") from err
+    crs = [d for d in documents if isinstance(d, dict) and d.get("kind") == KIND]
+    if len(crs) != 1:
+        raise InvalidResourceError(
+            f"{path}: expected exactly one {KIND} document, found {len(crs)}"
+        )
+    cr = crs[0]
+    if cr.get("apiVersion") != API_VERSION:
+        raise InvalidResourceError(
+            f"apiVersion: expected {API_VERSION}, got {cr.get('apiVersion')}"
+        )
+    if not isinstance(cr.get("spec", {}), dict):
+        raise InvalidResourceError("spec: must be a mapping")
+    return cr
+
+
+def parse_spec(raw: Any) -> LiteMaaSSpec:
+    """Validate a CR's spec, raising InvalidResourceError with field-named messages."""
+    try:
+        return LiteMaaSSpec.model_validate(raw or {})
+    except ValidationError as err:
+        raise InvalidResourceError(format_validation_error(err)) from err
+
+
+def render_documents(
+    cr: dict[str, Any], platform: str, domain: str | None, namespace: str | None
+) -> list[dict[str, Any]]:
+    """Every manifest the operator would create for ``cr``, credentials as placeholders."""
+    spec = parse_spec(cr.get("spec"))
+    meta = cr.get("metadata") or {}
+    name = meta.get("name")
+    if not name:
+        raise InvalidResourceError("metadata.name: required")
+    instance = Instance(name, namespace or meta.get("namespace") or "default")
+    if spec.platform != "auto":
+        platform = spec.platform
+    openshift = platform == "openshift"
+    domain = spec.domain or domain
+    names = Names(instance)
+    # Predict the hosts the OpenShift router would assign, so the output is complete.
+    predicted = {}
+    if openshift and domain:
+        predicted = {
+            "frontend_host": f"{names.frontend_route}-{instance.namespace}.{domain}",
+            "litellm_host": f"{names.litellm_route}-{instance.namespace}.{domain}",
+        }
+    values = credentials.placeholders(spec)
+    external = None
+    if spec.database.external is not None:
+        ext = spec.database.external
+        external = {
+            key: f"<secret:{ext.secret_name}/{key}>"
+            for key in (ext.litemaas_url_key, ext.litellm_url_key)
+        }
+    facts = ClusterFacts(
+        platform="openshift" if openshift else "kubernetes",
+        domain=domain,
+        credentials=values,
+        external_database_urls=external,
+        oidc_client_secret="<secret:oidc-client-secret>" if spec.auth.oidc else None,
+        service_account_token="<service-account-token>",
+        has_oauth_api=openshift,
+        has_user_api=openshift,
+        **predicted,
+    )
+    state = desired_state(spec, facts, instance)
+    problems = [p for p in state.problems if p.kind == "invalid"]
+    if problems:
+        raise InvalidResourceError("\n".join(f"{p.component}: {p.message}" for p in problems))
+    generated = {c.key: values[c.key] for c in credentials.generated_keys(spec)}
+    store = credentials_store(
+        instance,
+        names.credentials,
+        spec.version,
+        generated,
+        retain=not spec.database.delete_claim_on_delete,
+    )
+    del store["data"]
+    store["stringData"] = generated  # placeholders read better unencoded
+    groups = [group_manifest(g, users, instance) for g, users in state.groups.items()]
+    return [store, *state.objects, *groups]
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    """``render``: print the YAML stream for a CR."""
+    try:
+        cr = load_resource(args.file)
+        docs = render_documents(cr, args.platform, args.domain, args.namespace)
+    except (InvalidResourceError, OSError) as err:
+        print(f"error: invalid {KIND}:\n{err}", file=sys.stderr)
+        return EXIT_INVALID
+    yaml.safe_dump_all(docs, sys.stdout, sort_keys=False)
+    return 0
+
+
+def cmd_crd(args: argparse.Namespace) -> int:
+    """``crd``: write (or with --check, verify) the generated CRD file."""
+    text = "# Generated by `litemaas-operator crd` from the pydantic models. Do not edit.\n"
+    text += yaml.safe_dump(crd_manifest(), sort_keys=False, width=100)
+    path = Path(args.output)
+    if args.check:
+        if not path.exists() or path.read_text() != text:
+            print(f"{path} is stale: run `litemaas-operator crd`", file=sys.stderr)
+            return 1
+        return 0
+    if str(path) == "-":
+        sys.stdout.write(text)
+    else:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """``run``: start the operator (imports Kopf only here, so ``render`` stays light)."""
+    from .controller.main import run
+
+    return run(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every subcommand."""
+    parser = argparse.ArgumentParser(prog="litemaas-operator", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    render = sub.add_parser("render", help="print the manifests for a LiteMaaS CR")
+    render.add_argument("-f", "--file", required=True, help="CR file, or - for stdin")
+    render.add_argument("--platform", choices=["openshift", "kubernetes"], default="openshift")
+    render.add_argument("--domain", help="apps domain (OpenShift hosts are predicted from it)")
+    render.add_argument("-n", "--namespace", help="namespace (default: the CR's, or default)")
+    render.set_defaults(func=cmd_render)
+
+    crd = sub.add_parser("crd", help="write the CRD generated from the API models")
+    crd.add_argument("-o", "--output", default=str(CRD_PATH))
+    crd.add_argument("--check", action="store_true", help="fail if the file is stale")
+    crd.set_defaults(func=cmd_crd)
+
+    run = sub.add_parser("run", help="run the operator")
+    from .controller.options import add_run_arguments
+
+    add_run_arguments(run)
+    run.set_defaults(func=cmd_run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the console script."""
+    args = build_parser().parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The Kopf operator: gathers facts, applies the rendered state, observes, reports status."""

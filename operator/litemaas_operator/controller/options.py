@@ -1,0 +1,63 @@
+"""Command-line and environment settings of ``litemaas-operator run`` (no Kopf import here)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Options:
+    """Operator settings after flags and environment are combined."""
+
+    namespaces: tuple[str, ...]  # empty: every namespace
+    kubeconfig: str | None
+    health_port: int
+    metrics_port: int
+    resync_seconds: float
+    log_format: str
+    verbose: bool
+
+
+def add_run_arguments(parser: argparse.ArgumentParser) -> None:
+    """Declare the ``run`` flags; each has an environment variable for Deployments."""
+    env = os.environ.get
+    parser.add_argument(
+        "-n",
+        "--namespace",
+        action="append",
+        default=None,
+        help="watch only this namespace (repeatable; env WATCH_NAMESPACE, comma-separated); "
+        "default: all namespaces",
+    )
+    parser.add_argument("--kubeconfig", default=env("KUBECONFIG"), help="default: in-cluster")
+    parser.add_argument("--health-port", type=int, default=int(env("HEALTH_PORT", "8080")))
+    parser.add_argument("--metrics-port", type=int, default=int(env("METRICS_PORT", "8081")))
+    parser.add_argument(
+        "--resync-seconds",
+        type=float,
+        default=float(env("RESYNC_SECONDS", "300")),
+        help="periodic full reconcile; changes to children are seen at once by watches",
+    )
+    parser.add_argument(
+        "--log-format", choices=["json", "plain"], default=env("LOG_FORMAT", "json")
+    )
+    parser.add_argument("-v", "--verbose", action="store_true")
+
+
+def options_from(args: argparse.Namespace) -> Options:
+    """Combine parsed flags with WATCH_NAMESPACE."""
+    namespaces = args.namespace
+    if not namespaces:
+        raw = os.environ.get("WATCH_NAMESPACE", "")
+        namespaces = [n.strip() for n in raw.split(",") if n.strip()]
+    return Options(
+        namespaces=tuple(namespaces),
+        kubeconfig=args.kubeconfig,
+        health_port=args.health_port,
+        metrics_port=args.metrics_port,
+        resync_seconds=args.resync_seconds,
+        log_format=args.log_format,
+        verbose=args.verbose,
+    )

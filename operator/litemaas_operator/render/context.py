@@ -1,0 +1,45 @@
+"""The inputs of one render, bundled so each component builder takes a single argument."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .. import credentials as cred
+from ..api.base import Workload
+from ..api.spec import LiteMaaSSpec
+from ..facts import ClusterFacts, Instance
+from .endpoints import Endpoints, Problem
+from .names import Names
+from .pods import extra_env
+
+
+@dataclass
+class RenderContext:
+    """Spec, cluster facts and resolved endpoints of one instance, plus the problems found."""
+
+    spec: LiteMaaSSpec
+    facts: ClusterFacts
+    instance: Instance
+    endpoints: Endpoints
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def names(self) -> Names:
+        return Names(self.instance)
+
+    def credential(self, credential: cred.Credential, component: str) -> str | None:
+        """A credential's value, or None (and a problem) when it is not available."""
+        value = self.facts.credentials.get(credential.key)
+        if not value:
+            self.wait(component, "WaitingForCredentials", f"credential {credential.key} missing")
+        return value or None
+
+    def wait(self, component: str, reason: str, message: str) -> None:
+        """Record that ``component`` cannot be rendered yet."""
+        self.problems.append(Problem("waiting", component, reason, message))
+
+    @staticmethod
+    def extra_env(workload: Workload) -> list[dict[str, Any]]:
+        """The user's extra env for a component."""
+        return extra_env(workload.extra_env)
