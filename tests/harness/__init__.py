@@ -1,0 +1,1 @@
+"""Local Kubernetes control plane harness (see docs/testing.md)."""
