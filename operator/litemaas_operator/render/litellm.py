@@ -24,7 +24,7 @@ from .secrets import secret
 
 RESOURCES = {
     "requests": {"cpu": "200m", "memory": "512Mi"},
-    "limits": {"cpu": "1000m", "memory": "1Gi"},
+    "limits": {"cpu": "1", "memory": "1Gi"},
 }
 
 

@@ -1,0 +1,105 @@
+"""Apply desired children: ownership, drift detection, server-side apply, pruning.
+
+A child is applied only when the live object does not already hold every field we want
+(``contains``), so a steady-state resync sends reads and no writes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from ..api import API_VERSION, KIND
+from ..render.names import RETAIN_LABEL
+from .kube import KINDS
+
+# Kinds the operator may create in a namespace, listed (and pruned) per instance.
+NAMESPACED_KINDS = (
+    "ConfigMap",
+    "Secret",
+    "Service",
+    "ServiceAccount",
+    "PersistentVolumeClaim",
+    "Deployment",
+    "StatefulSet",
+    "Ingress",
+    "NetworkPolicy",
+    "Route",
+)
+
+
+def owner_reference(body: dict[str, Any]) -> dict[str, Any]:
+    """The controller ownerReference that lets garbage collection remove a child with the CR."""
+    meta = body["metadata"]
+    return {
+        "apiVersion": API_VERSION,
+        "kind": KIND,
+        "name": meta["name"],
+        "uid": meta["uid"],
+        "controller": True,
+        "blockOwnerDeletion": True,
+    }
+
+
+def with_owner(obj: dict[str, Any], owner: dict[str, Any]) -> dict[str, Any]:
+    """``obj`` with an ownerReference, unless it is cluster-scoped or must outlive the CR."""
+    kind = KINDS[obj["kind"]]
+    labels = obj["metadata"].get("labels") or {}
+    if not kind.namespaced or labels.get(RETAIN_LABEL) == "true":
+        return obj
+    meta = {**obj["metadata"], "ownerReferences": [owner]}
+    return {**obj, "metadata": meta}
+
+
+def contains(live: Any, want: Any) -> bool:
+    """Whether ``live`` holds every field of ``want`` (lists compared item by item).
+
+    Fields the API server adds (defaults, status, managedFields) are ignored; a value that the
+    server would normalise differently (``0.5`` vs ``500m``) reads as drift and is re-applied,
+    which is harmless: the apply is idempotent.
+    """
+    if isinstance(want, dict):
+        return isinstance(live, dict) and all(
+            k in live and contains(live[k], v) for k, v in want.items()
+        )
+    if isinstance(want, list):
+        return (
+            isinstance(live, list)
+            and len(live) == len(want)
+            and all(contains(a, b) for a, b in zip(live, want, strict=True))
+        )
+    if isinstance(want, bool) or isinstance(live, bool):
+        return want is live
+    if isinstance(want, int | float) and isinstance(live, int | float):
+        return want == live
+    return live == want
+
+
+def key(obj: dict[str, Any]) -> tuple[str, str]:
+    """(kind, name) of an object."""
+    return obj["kind"], obj["metadata"]["name"]
+
+
+def needs_apply(desired: dict[str, Any], live: dict[str, Any] | None) -> bool:
+    """Whether ``desired`` must be applied over ``live``."""
+    if live is None:
+        return True
+    want = {k: v for k, v in desired.items() if k not in ("apiVersion", "kind")}
+    return not contains(live, want)
+
+
+def prunable(
+    live: Iterable[dict[str, Any]], desired_keys: set[tuple[str, str]], protected: set[str]
+) -> list[dict[str, Any]]:
+    """Live children no longer desired (e.g. Redis turned off), excluding retained data."""
+    out = []
+    for obj in live:
+        meta = obj["metadata"]
+        if key(obj) in desired_keys or meta["name"] in protected:
+            continue
+        if (meta.get("labels") or {}).get(RETAIN_LABEL) == "true":
+            continue
+        if obj["kind"] == "PersistentVolumeClaim":
+            continue  # volumes are never pruned; only the finalizer deletes them, on opt-in
+        out.append(obj)
+    return out

@@ -1,0 +1,229 @@
+"""Gather the cluster facts one render needs: platform, domain, hosts, credentials.
+
+Credentials are generated here, once: the ``<name>-credentials`` Secret is created with every
+missing value and afterwards only ever *added to* (a key a new operator version introduces),
+never rewritten, so resyncs, restarts and upgrades keep every password.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .. import credentials as cred
+from ..api.spec import LiteMaaSSpec
+from ..facts import ClusterFacts, Instance, Platform
+from ..render.endpoints import Problem
+from ..render.names import Names
+from ..render.secrets import credentials_store, decode
+from .kube import ApiError, Kube
+from .logs import remember_secrets
+from .registry import Registry
+
+log = logging.getLogger(__name__)
+
+ROUTE_API = "route.openshift.io/v1"
+OAUTH_API = "oauth.openshift.io/v1"
+USER_API = "user.openshift.io/v1"
+CONFIG_API = "config.openshift.io/v1"
+
+Live = Mapping[tuple[str, str], dict[str, Any]]
+
+
+@dataclass
+class Gathered:
+    """Facts plus what went wrong gathering them and which user Secrets were read."""
+
+    facts: ClusterFacts | None
+    problems: list[Problem] = field(default_factory=list)
+    secrets_read: set[tuple[str, str]] = field(default_factory=set)
+    served: set[str] = field(default_factory=set)
+
+
+def resolve_platform(requested: str, served: set[str]) -> tuple[Platform | None, Problem | None]:
+    """The platform to render for, or a problem when the request cannot be met."""
+    openshift = ROUTE_API in served
+    if requested == "auto":
+        return ("openshift" if openshift else "kubernetes"), None
+    if requested == "openshift" and not openshift:
+        return None, Problem(
+            "invalid",
+            "routing",
+            "PlatformUnavailable",
+            "spec.platform is openshift but this cluster does not serve route.openshift.io/v1",
+        )
+    return requested, None  # type: ignore[return-value]
+
+
+async def served_groups(kube: Kube, registry: Registry) -> set[str]:
+    """Served API group/versions, cached briefly (a CRD installed later is still picked up)."""
+    if not registry.discovery_fresh():
+        registry.remember_served(await kube.served_groups())
+    assert registry.served is not None
+    return registry.served
+
+
+async def cluster_domain(kube: Kube, served: set[str]) -> str | None:
+    """OpenShift's apps domain from ``ingresses.config.openshift.io/cluster``."""
+    if CONFIG_API not in served:
+        return None
+    config = await kube.get("IngressConfig", "cluster")
+    return ((config or {}).get("spec") or {}).get("domain") or None
+
+
+async def read_secret_key(
+    kube: Kube,
+    namespace: str,
+    ref: tuple[str, str],
+    what: str,
+    component: str,
+    gathered: Gathered,
+) -> str | None:
+    """A value from a user's Secret, or None with a problem that says what is missing."""
+    name, key = ref
+    gathered.secrets_read.add((namespace, name))
+    secret = await kube.get("Secret", name, namespace)
+    if secret is None:
+        gathered.problems.append(
+            Problem(
+                "invalid",
+                component,
+                "SecretNotFound",
+                f"Secret {name} ({what}) not found in namespace {namespace}",
+            )
+        )
+        return None
+    value = decode(secret.get("data")).get(key)
+    if not value:
+        gathered.problems.append(
+            Problem(
+                "invalid", component, "SecretKeyMissing", f"Secret {name} ({what}) has no key {key}"
+            )
+        )
+        return None
+    return value
+
+
+async def ensure_credentials(
+    kube: Kube,
+    spec: LiteMaaSSpec,
+    instance: Instance,
+    store: dict[str, Any] | None,
+    gathered: Gathered,
+) -> dict[str, str]:
+    """Every credential's value: from user Secrets where named, else from the store.
+
+    Missing generated values are created in the store with a create (never an update of
+    existing keys) or, for keys added by a newer operator, a patch guarded by resourceVersion.
+    """
+    names = Names(instance)
+    wanted = cred.generated_keys(spec)
+    stored = decode((store or {}).get("data"))
+    fresh = {c.key: c.generate() for c in wanted if not stored.get(c.key)}
+    if store is None and wanted:
+        manifest = credentials_store(
+            instance, names.credentials, spec.version, {**stored, **fresh}, retain=True
+        )
+        try:
+            await kube.create(manifest)
+            stored.update(fresh)
+        except ApiError as err:
+            if not err.conflict:
+                raise
+            # Someone (a previous run) created it between our read and create: use theirs.
+            existing = await kube.get("Secret", names.credentials, instance.namespace)
+            stored = decode((existing or {}).get("data"))
+    elif fresh:
+        patch = {
+            "metadata": {"resourceVersion": store["metadata"]["resourceVersion"]},  # type: ignore[index]
+            "data": {k: base64.b64encode(v.encode()).decode() for k, v in fresh.items()},
+        }
+        updated = await kube.patch("Secret", names.credentials, instance.namespace, patch)
+        stored = decode(updated.get("data"))
+    values = {c.key: stored[c.key] for c in wanted if stored.get(c.key)}
+    for c in cred.ALL:
+        ref = getattr(spec.secrets, c.spec_field)
+        if ref is None:
+            continue
+        value = await read_secret_key(
+            kube,
+            instance.namespace,
+            (ref.name, ref.key),
+            f"spec.secrets.{c.spec_field}",
+            "backend",
+            gathered,
+        )
+        if value is not None:
+            values[c.key] = value
+    return values
+
+
+async def gather(
+    kube: Kube, spec: LiteMaaSSpec, instance: Instance, live: Live, registry: Registry
+) -> Gathered:
+    """Collect the facts for one instance; ``live`` are its children as just listed."""
+    names = Names(instance)
+    gathered = Gathered(facts=None)
+    served = await served_groups(kube, registry)
+    gathered.served = served
+    platform, problem = resolve_platform(spec.platform, served)
+    if problem is not None:
+        gathered.problems.append(problem)
+    if platform is None:
+        return gathered
+    domain = spec.domain or (
+        await cluster_domain(kube, served) if platform == "openshift" else None
+    )
+    hosts: dict[str, str | None] = {}
+    for field_name, route in (
+        ("frontend_host", names.frontend_route),
+        ("litellm_host", names.litellm_route),
+    ):
+        obj = live.get(("Route", route))
+        hosts[field_name] = ((obj or {}).get("spec") or {}).get("host") or None
+    store = live.get(("Secret", names.credentials))
+    values = await ensure_credentials(kube, spec, instance, store, gathered)
+    external = None
+    if spec.database.mode == "external" and spec.database.external is not None:
+        ext = spec.database.external
+        external = {}
+        for key in (ext.litemaas_url_key, ext.litellm_url_key):
+            value = await read_secret_key(
+                kube,
+                instance.namespace,
+                (ext.secret_name, key),
+                "spec.database.external",
+                "database",
+                gathered,
+            )
+            if value:
+                external[key] = value
+    oidc_secret = None
+    if spec.auth.oidc is not None:
+        ref = spec.auth.oidc.client_secret
+        oidc_secret = await read_secret_key(
+            kube,
+            instance.namespace,
+            (ref.name, ref.key),
+            "spec.auth.oidc.clientSecret",
+            "auth",
+            gathered,
+        )
+    token_secret = live.get(("Secret", names.oauth_token))
+    token = decode((token_secret or {}).get("data")).get("token") or None
+    remember_secrets([*values.values(), *(external or {}).values(), oidc_secret or "", token or ""])
+    gathered.facts = ClusterFacts(
+        platform=platform,
+        domain=domain,
+        credentials=values,
+        external_database_urls=external,
+        oidc_client_secret=oidc_secret,
+        service_account_token=token,
+        has_oauth_api=OAUTH_API in served,
+        has_user_api=USER_API in served,
+        **hosts,
+    )
+    return gathered

@@ -1,0 +1,165 @@
+"""Kopf handlers: one reconcile loop per CR, watches that wake it, and the finalizer.
+
+Each CR gets a daemon that reconciles, then sleeps until something relevant happens (its spec,
+one of its children, a Secret it reads) or the resync period passes. This is the level-triggered
+loop of controller-runtime, built from Kopf's parts: watches only *poke*; all work happens in
+the loop, so bursts of events coalesce into one reconcile.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import copy
+import logging
+from typing import Any
+
+import kopf
+
+from ..api import GROUP, PLURAL, VERSION
+from ..render.names import MANAGED_BY
+from . import metrics
+from .cleanup import cleanup
+from .kube import ApiError, Kube
+from .reconcile import Reconciler
+from .registry import REGISTRY
+
+log = logging.getLogger(__name__)
+FINALIZER = "litemaas.io/finalizer"
+DEBOUNCE_SECONDS = 0.3
+MAX_BACKOFF_SECONDS = 60.0
+CLEANUP_RETRIES = 8
+
+
+class Runtime:
+    """The process-wide client and reconciler, created at start-up."""
+
+    kube: Kube | None = None
+    reconciler: Reconciler | None = None
+    resync_seconds: float = 300.0
+
+
+RUNTIME = Runtime()
+
+
+async def _wait(trigger: asyncio.Event, stopped: Any, timeout: float) -> None:
+    """Sleep until poked, stopped, or ``timeout`` seconds pass."""
+    waiters = [asyncio.ensure_future(trigger.wait()), asyncio.ensure_future(stopped.wait())]
+    try:
+        await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()
+        for waiter in waiters:
+            with contextlib.suppress(asyncio.CancelledError):
+                await waiter
+
+
+@kopf.daemon(GROUP, VERSION, PLURAL, cancellation_timeout=10.0)
+async def reconcile_loop(
+    body: kopf.Body, name: str, namespace: str, stopped: Any, logger: logging.Logger, **_: Any
+) -> None:
+    """Reconcile one CR for as long as it exists."""
+    key = (namespace, name)
+    trigger = REGISTRY.trigger(key)
+    metrics.INSTANCES.inc()
+    backoff = 1.0
+    was_ready = False
+    try:
+        while not stopped:
+            trigger.clear()
+            delay = RUNTIME.resync_seconds
+            try:
+                assert RUNTIME.reconciler is not None
+                outcome = await RUNTIME.reconciler.reconcile(copy.deepcopy(dict(body)))
+                metrics.RECONCILES.labels(result="success").inc()
+                if outcome.applied or outcome.pruned:
+                    logger.info(
+                        "reconciled: applied %d, pruned %d%s",
+                        len(outcome.applied),
+                        len(outcome.pruned),
+                        "; ready" if outcome.ready else "",
+                    )
+                if outcome.ready != was_ready:
+                    metrics.READY.inc() if outcome.ready else metrics.READY.dec()
+                    was_ready = outcome.ready
+                backoff = 1.0
+            except asyncio.CancelledError:
+                raise
+            except Exception as err:  # the loop must outlive API outages and bugs alike
+                metrics.RECONCILES.labels(result="error").inc()
+                logger.warning("reconcile failed (retrying in %.0fs): %s", backoff, _describe(err))
+                delay, backoff = backoff, min(backoff * 2, MAX_BACKOFF_SECONDS)
+            await _wait(trigger, stopped, delay)
+            await asyncio.sleep(DEBOUNCE_SECONDS)  # coalesce a burst of child events
+    finally:
+        metrics.INSTANCES.dec()
+        if was_ready:
+            metrics.READY.dec()
+
+
+def _describe(err: Exception) -> str:
+    if isinstance(err, ApiError):
+        return f"API {err.status} {err.reason}: {err.message}"
+    return f"{type(err).__name__}: {err}"
+
+
+@kopf.on.event(GROUP, VERSION, PLURAL)
+def cr_changed(namespace: str, name: str, **_: Any) -> None:
+    """A CR changed (spec, or anything): wake its loop."""
+    REGISTRY.poke((namespace, name))
+
+
+def _poke_owner(namespace: str | None, labels: kopf.Labels, **_: Any) -> None:
+    instance = labels.get("app.kubernetes.io/instance")
+    if namespace and instance:
+        REGISTRY.poke((namespace, instance))
+
+
+MANAGED = {"app.kubernetes.io/managed-by": MANAGED_BY}
+for _group, _version, _plural in (
+    ("", "v1", "secrets"),
+    ("", "v1", "configmaps"),
+    ("", "v1", "services"),
+    ("", "v1", "serviceaccounts"),
+    ("", "v1", "persistentvolumeclaims"),
+    ("apps", "v1", "deployments"),
+    ("apps", "v1", "statefulsets"),
+    ("networking.k8s.io", "v1", "ingresses"),
+    ("networking.k8s.io", "v1", "networkpolicies"),
+    ("route.openshift.io", "v1", "routes"),
+):
+    kopf.on.event(_group, _version, _plural, labels=MANAGED, id=f"child-{_plural}")(_poke_owner)
+
+
+def _is_read_by_a_cr(namespace: str | None, name: str, **_: Any) -> bool:
+    return bool(namespace) and bool(REGISTRY.readers.get((namespace or "", name)))
+
+
+@kopf.on.event("", "v1", "secrets", when=_is_read_by_a_cr, id="referenced-secrets")
+def referenced_secret_changed(namespace: str, name: str, **_: Any) -> None:
+    """A user Secret that some CR reads changed (or appeared): wake those CRs."""
+    REGISTRY.secret_changed((namespace, name))
+
+
+@kopf.on.delete(GROUP, VERSION, PLURAL, retries=CLEANUP_RETRIES, backoff=2.0)
+async def finalize(
+    body: kopf.Body, name: str, namespace: str, retry: int, logger: logging.Logger, **_: Any
+) -> None:
+    """Remove cluster-scoped leftovers; never hold the CR forever."""
+    assert RUNTIME.kube is not None
+    try:
+        done = await cleanup(RUNTIME.kube, copy.deepcopy(dict(body)))
+    except Exception as err:
+        if retry + 1 >= CLEANUP_RETRIES:
+            logger.error(
+                "cleanup gave up after %d tries, releasing the resource: %s",
+                retry + 1,
+                _describe(err),
+            )
+            REGISTRY.forget((namespace, name))
+            return
+        raise kopf.TemporaryError(f"cleanup failed: {_describe(err)}", delay=2.0) from err
+    if done:
+        logger.info("cleaned up %s", ", ".join(done))
+    REGISTRY.forget((namespace, name))

@@ -1,0 +1,212 @@
+"""A small asynchronous Kubernetes client for exactly the kinds the operator touches.
+
+It rides on ``kubernetes.aio`` for configuration, authentication and TLS, and knows each kind's
+REST path from a fixed table, so no discovery round-trips are spent per reconcile. Everything is
+awaited on Kopf's event loop; nothing blocks it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+from kubernetes.aio import client, config
+
+from ..api import GROUP, PLURAL, VERSION
+
+FIELD_MANAGER = "litemaas-operator"
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Kind:
+    """Where one kind lives in the REST API."""
+
+    api_version: str
+    plural: str
+    namespaced: bool = True
+
+    def path(self, namespace: str | None = None, name: str | None = None) -> str:
+        """The collection or object path."""
+        prefix = "/api/v1" if self.api_version == "v1" else f"/apis/{self.api_version}"
+        parts = [prefix]
+        if self.namespaced and namespace:
+            parts.append(f"namespaces/{namespace}")
+        parts.append(self.plural)
+        if name:
+            parts.append(name)
+        return "/".join(parts)
+
+
+KINDS: dict[str, Kind] = {
+    "ConfigMap": Kind("v1", "configmaps"),
+    "Secret": Kind("v1", "secrets"),
+    "Service": Kind("v1", "services"),
+    "ServiceAccount": Kind("v1", "serviceaccounts"),
+    "PersistentVolumeClaim": Kind("v1", "persistentvolumeclaims"),
+    "Namespace": Kind("v1", "namespaces", namespaced=False),
+    "Deployment": Kind("apps/v1", "deployments"),
+    "StatefulSet": Kind("apps/v1", "statefulsets"),
+    "Ingress": Kind("networking.k8s.io/v1", "ingresses"),
+    "NetworkPolicy": Kind("networking.k8s.io/v1", "networkpolicies"),
+    "Route": Kind("route.openshift.io/v1", "routes"),
+    "OAuthClient": Kind("oauth.openshift.io/v1", "oauthclients", namespaced=False),
+    "Group": Kind("user.openshift.io/v1", "groups", namespaced=False),
+    "IngressConfig": Kind("config.openshift.io/v1", "ingresses", namespaced=False),
+    "LiteMaaS": Kind(f"{GROUP}/{VERSION}", PLURAL),
+}
+
+
+class ApiError(Exception):
+    """A non-2xx answer from the API server, with its Status reason and message."""
+
+    def __init__(self, status: int, reason: str, message: str) -> None:
+        super().__init__(f"{status} {reason}: {message}")
+        self.status = status
+        self.reason = reason
+        self.message = message
+
+    @property
+    def not_found(self) -> bool:
+        return self.status == 404
+
+    @property
+    def conflict(self) -> bool:
+        return self.status == 409
+
+
+async def connect(kubeconfig: str | None) -> client.ApiClient:
+    """An ApiClient from a kubeconfig file, or from the in-cluster ServiceAccount."""
+    configuration = client.Configuration()
+    if kubeconfig:
+        await config.load_kube_config(config_file=kubeconfig, client_configuration=configuration)
+    else:
+        config.load_incluster_config(client_configuration=configuration)
+    return client.ApiClient(configuration)
+
+
+class Kube:
+    """The operator's API calls: get, list, server-side apply, create, patch, delete."""
+
+    def __init__(self, api: client.ApiClient) -> None:
+        self.api = api
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: Any = None,
+        query: dict[str, Any] | None = None,
+        content_type: str = "application/json",
+    ) -> dict[str, Any]:
+        """One REST call; raises ApiError on a non-2xx answer, returns the decoded JSON."""
+        if query:
+            path = f"{path}?{urlencode(query)}"
+        request = await self.api.param_serialize(
+            method,
+            path,
+            header_params={"Content-Type": content_type, "Accept": "application/json"},
+            body=body,
+            auth_settings=["BearerToken"],
+        )
+        response = await self.api.call_api(*request)
+        raw = await response.read()
+        data: dict[str, Any] = json.loads(raw) if raw else {}
+        if not 200 <= response.status < 300:
+            raise ApiError(
+                response.status,
+                str(data.get("reason") or response.reason),
+                str(data.get("message") or raw[:200]),
+            )
+        return data
+
+    async def get(self, kind: str, name: str, namespace: str | None = None) -> dict | None:
+        """An object, or None when it does not exist."""
+        try:
+            return await self.request("GET", KINDS[kind].path(namespace, name))
+        except ApiError as err:
+            if err.not_found:
+                return None
+            raise
+
+    async def list(
+        self, kind: str, namespace: str | None = None, selector: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Objects of a kind, optionally filtered by a label selector."""
+        query = {"labelSelector": selector} if selector else None
+        data = await self.request("GET", KINDS[kind].path(namespace), query=query)
+        return list(data.get("items") or [])
+
+    async def apply(self, obj: dict[str, Any], *, force: bool = True) -> dict[str, Any]:
+        """Server-side apply ``obj`` as the ``litemaas-operator`` field manager."""
+        meta = obj["metadata"]
+        path = KINDS[obj["kind"]].path(meta.get("namespace"), meta["name"])
+        query = {"fieldManager": FIELD_MANAGER, "force": "true" if force else "false"}
+        return await self.request(
+            "PATCH", path, body=obj, query=query, content_type="application/apply-patch+yaml"
+        )
+
+    async def create(self, obj: dict[str, Any]) -> dict[str, Any]:
+        """Create ``obj``; raises ApiError (conflict) when it already exists."""
+        meta = obj["metadata"]
+        path = KINDS[obj["kind"]].path(meta.get("namespace"))
+        return await self.request("POST", path, body=obj, query={"fieldManager": FIELD_MANAGER})
+
+    async def replace(self, obj: dict[str, Any]) -> dict[str, Any]:
+        """Replace ``obj`` (PUT), guarded by its resourceVersion."""
+        meta = obj["metadata"]
+        path = KINDS[obj["kind"]].path(meta.get("namespace"), meta["name"])
+        return await self.request("PUT", path, body=obj, query={"fieldManager": FIELD_MANAGER})
+
+    async def patch(
+        self,
+        kind: str,
+        name: str,
+        namespace: str | None,
+        patch: Any,
+        *,
+        subresource: str | None = None,
+        content_type: str = "application/merge-patch+json",
+    ) -> dict[str, Any]:
+        """A merge (or JSON) patch of an object or one of its subresources."""
+        path = KINDS[kind].path(namespace, name)
+        if subresource:
+            path += f"/{subresource}"
+        return await self.request(
+            "PATCH",
+            path,
+            body=patch,
+            query={"fieldManager": FIELD_MANAGER},
+            content_type=content_type,
+        )
+
+    async def delete(self, kind: str, name: str, namespace: str | None = None) -> bool:
+        """Delete an object in the background; False when it was already gone."""
+        try:
+            await self.request(
+                "DELETE",
+                KINDS[kind].path(namespace, name),
+                body={"propagationPolicy": "Background"},
+            )
+            return True
+        except ApiError as err:
+            if err.not_found:
+                return False
+            raise
+
+    async def served_groups(self) -> set[str]:
+        """API group/versions the server serves, e.g. ``route.openshift.io/v1``."""
+        data = await self.request("GET", "/apis")
+        return {
+            version["groupVersion"]
+            for group in data.get("groups") or []
+            for version in group.get("versions") or []
+        }
+
+    async def close(self) -> None:
+        """Close the connection pool."""
+        await self.api.close()

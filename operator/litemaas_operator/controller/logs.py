@@ -1,0 +1,51 @@
+"""Logging: structured output, and a last line of defence that keeps secrets out of it.
+
+No code path logs a credential on purpose; the redaction filter catches any that slips through
+(an exception message quoting an object, a framework debug line) by replacing every value the
+operator knows to be secret before the record is formatted.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+REDACTED = "[REDACTED]"
+_lock = threading.Lock()
+_secrets: set[str] = set()
+# Short values (a username, "true") would redact ordinary words: only high-entropy ones count.
+MIN_SECRET_LENGTH = 12
+
+
+def remember_secrets(values: list[str] | set[str]) -> None:
+    """Register secret values to redact from every later log record."""
+    with _lock:
+        _secrets.update(v for v in values if v and len(v) >= MIN_SECRET_LENGTH)
+
+
+def redact(text: str) -> str:
+    """``text`` with every registered secret value replaced."""
+    with _lock:
+        known = sorted(_secrets, key=len, reverse=True)
+    for value in known:
+        if value in text:
+            text = text.replace(value, REDACTED)
+    return text
+
+
+class RedactingFilter(logging.Filter):
+    """Rewrites a record's message (after %-formatting) with secrets removed."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        clean = redact(message)
+        if clean != message:
+            record.msg, record.args = clean, None
+        return True
+
+
+def install_redaction() -> None:
+    """Attach the filter to every handler of the root logger."""
+    for handler in logging.getLogger().handlers:
+        if not any(isinstance(f, RedactingFilter) for f in handler.filters):
+            handler.addFilter(RedactingFilter())

@@ -1,0 +1,230 @@
+"""One reconcile of one LiteMaaS CR, in the order of design.md:
+
+list children -> gather facts -> render (pure) -> apply what drifted -> prune -> groups ->
+observe -> status (written only when it changed).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import ValidationError
+
+from ..api.spec import LiteMaaSSpec
+from ..facts import Instance
+from ..render import desired_state
+from ..render.endpoints import Problem, resolve_auth_mode
+from ..render.names import Names, instance_selector, owner_labels
+from . import metrics
+from .apply import NAMESPACED_KINDS, key, needs_apply, owner_reference, prunable, with_owner
+from .conditions import Observation, compute_status, status_changed
+from .gather import gather, served_groups
+from .groups import sync_groups
+from .kube import KINDS, ApiError, Kube
+from .observe import observe
+from .registry import Registry
+
+log = logging.getLogger(__name__)
+STATUS_KEYS = (
+    "observedGeneration",
+    "phase",
+    "version",
+    "platform",
+    "conditions",
+    "urls",
+    "components",
+)
+
+
+@dataclass
+class Outcome:
+    """What one reconcile did, for logs, metrics and tests."""
+
+    applied: list[str] = field(default_factory=list)
+    pruned: list[str] = field(default_factory=list)
+    status_written: bool = False
+    ready: bool = False
+    problems: list[Problem] = field(default_factory=list)
+
+
+def spec_error_message(err: ValidationError) -> str:
+    """A validation error as one line per field, e.g. ``spec.redis.replicas: ...``."""
+    return "; ".join(
+        ".".join(str(p) for p in ("spec", *e["loc"])) + f": {e['msg']}" for e in err.errors()
+    )
+
+
+async def list_children(
+    kube: Kube, instance: Instance, served: set[str]
+) -> dict[tuple[str, str], dict[str, Any]]:
+    """Every labelled child of ``instance`` in its namespace, keyed by (kind, name)."""
+    selector = instance_selector(instance)
+    kinds = [
+        k
+        for k in NAMESPACED_KINDS
+        if KINDS[k].api_version in served
+        or KINDS[k].api_version in ("v1", "apps/v1", "networking.k8s.io/v1")
+    ]
+
+    async def one(kind: str) -> list[dict[str, Any]]:
+        items = await kube.list(kind, instance.namespace, selector)
+        for item in items:
+            item.setdefault("kind", kind)
+        return items
+
+    results = await asyncio.gather(*(one(k) for k in kinds))
+    return {key(obj): obj for items in results for obj in items}
+
+
+def auth_state(
+    mode: str, live: dict, names: Names, desired: list[dict[str, Any]], problems: list[Problem]
+) -> tuple[bool, str, str]:
+    """Whether login is wired up, judged from the objects the auth mode needs."""
+    auth_problems = [p for p in problems if p.component == "auth"]
+    if auth_problems:
+        return False, auth_problems[0].reason, auth_problems[0].message
+    if mode == "oauthclient":
+        if not any(o["kind"] == "OAuthClient" for o in desired):
+            return False, "WaitingForCallbackURL", "the OAuthClient needs the frontend's host"
+        return True, "OAuthClientReady", "OAuthClient is configured"
+    if mode == "serviceaccount":
+        token = (live.get(("Secret", names.oauth_token)) or {}).get("data", {}).get("token")
+        if not token:
+            return (
+                False,
+                "WaitingForServiceAccountToken",
+                (f"Secret {names.oauth_token} has no token yet"),
+            )
+        return True, "ServiceAccountReady", "ServiceAccount is the OAuth client"
+    return True, "OIDCConfigured", "OIDC provider is configured"
+
+
+class Reconciler:
+    """Reconciles CRs with one client and registry."""
+
+    def __init__(self, kube: Kube, registry: Registry) -> None:
+        self.kube = kube
+        self.registry = registry
+
+    async def write_status(self, body: dict[str, Any], status: dict[str, Any]) -> bool:
+        """Patch the status subresource if anything changed; True if it wrote."""
+        old = body.get("status") or {}
+        if not status_changed(old, status) and not any(
+            k in old and k not in status for k in STATUS_KEYS
+        ):
+            return False
+        patch = {k: status.get(k) for k in STATUS_KEYS}  # None removes a stale field
+        meta = body["metadata"]
+        await self.kube.patch(
+            "LiteMaaS", meta["name"], meta["namespace"], {"status": patch}, subresource="status"
+        )
+        return True
+
+    async def reconcile(self, body: dict[str, Any]) -> Outcome:
+        """Make one CR's children match its spec and report what is there."""
+        started = time.monotonic()
+        try:
+            return await self._reconcile(body)
+        finally:
+            metrics.RECONCILE_SECONDS.observe(time.monotonic() - started)
+
+    async def _reconcile(self, body: dict[str, Any]) -> Outcome:
+        meta = body["metadata"]
+        instance = Instance(meta["name"], meta["namespace"])
+        names = Names(instance)
+        generation = int(meta.get("generation") or 0)
+        outcome = Outcome()
+        try:
+            spec = LiteMaaSSpec.model_validate(body.get("spec") or {})
+        except ValidationError as err:
+            # The CRD schema catches most of this; what gets here (a rule only pydantic has)
+            # is reported, not retried in a loop.
+            problem = Problem("invalid", "spec", "InvalidSpec", spec_error_message(err))
+            outcome.problems = [problem]
+            obs = Observation(
+                generation,
+                str((body.get("spec") or {}).get("version", "")),
+                None,
+                {},
+                None,
+                [problem],
+            )
+            outcome.status_written = await self.write_status(
+                body, compute_status(obs, body.get("status"))
+            )
+            return outcome
+
+        served = await served_groups(self.kube, self.registry)
+        live = await list_children(self.kube, instance, served)
+        gathered = await gather(self.kube, spec, instance, live, self.registry)
+        self.registry.reads((instance.namespace, instance.name), gathered.secrets_read)
+        problems = list(gathered.problems)
+        endpoints = None
+        apply_errors: list[str] = []
+        desired: list[dict[str, Any]] = []
+        if gathered.facts is not None:
+            state = desired_state(spec, gathered.facts, instance)
+            endpoints = state.endpoints
+            problems += state.problems
+            owner = owner_reference(body)
+            desired = [with_owner(o, owner) for o in state.objects]
+            for obj in desired:
+                current = live.get(key(obj))
+                if obj["kind"] == "OAuthClient":
+                    current = await self.kube.get("OAuthClient", obj["metadata"]["name"])
+                if not needs_apply(obj, current):
+                    continue
+                try:
+                    applied = await self.kube.apply(obj)
+                    applied.setdefault("kind", obj["kind"])
+                    live[key(obj)] = applied
+                    outcome.applied.append("/".join(key(obj)))
+                    metrics.APPLIES.labels(kind=obj["kind"]).inc()
+                except ApiError as err:
+                    if err.status in (400, 403, 409, 422):
+                        # A person must act (immutable field, forbidden, invalid): say so.
+                        apply_errors.append(
+                            f"{obj['kind']} {obj['metadata']['name']}: {err.message}"
+                        )
+                    else:
+                        raise
+            desired_keys = {key(o) for o in desired}
+            protected = {names.credentials, names.oauth_token}
+            for obj in prunable(live.values(), desired_keys, protected):
+                await self.kube.delete(obj["kind"], obj["metadata"]["name"], instance.namespace)
+                live.pop(key(obj), None)
+                outcome.pruned.append("/".join(key(obj)))
+            if gathered.facts.has_oauth_api:
+                await self._prune_oauth_clients(instance, desired)
+            if gathered.facts.has_user_api:
+                await sync_groups(self.kube, instance, state.groups)
+        mode = resolve_auth_mode(spec, gathered.facts) if gathered.facts else "oidc"
+        components = observe(
+            spec, names, live, endpoints, auth_state(mode, live, names, desired, problems)
+        )
+        obs = Observation(
+            generation=generation,
+            version=spec.version,
+            platform=gathered.facts.platform if gathered.facts else None,
+            components=components,
+            endpoints=endpoints,
+            problems=problems,
+            apply_errors=apply_errors,
+        )
+        status = compute_status(obs, body.get("status"))
+        outcome.status_written = await self.write_status(body, status)
+        outcome.ready = status["phase"] == "Ready"
+        outcome.problems = problems
+        return outcome
+
+    async def _prune_oauth_clients(self, instance: Instance, desired: list[dict]) -> None:
+        """Delete this instance's OAuthClients that are no longer wanted (e.g. mode changed)."""
+        selector = ",".join(f"{k}={v}" for k, v in owner_labels(instance).items())
+        wanted = {o["metadata"]["name"] for o in desired if o["kind"] == "OAuthClient"}
+        for client in await self.kube.list("OAuthClient", selector=selector):
+            if client["metadata"]["name"] not in wanted:
+                await self.kube.delete("OAuthClient", client["metadata"]["name"])

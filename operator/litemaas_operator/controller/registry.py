@@ -1,0 +1,67 @@
+"""In-memory state shared by the handlers: wake-up triggers, referenced Secrets, API discovery.
+
+Nothing here is a source of truth: after a restart it is rebuilt by the first reconcile of each
+CR, and everything it would have triggered is also caught by the periodic resync.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+Key = tuple[str, str]  # (namespace, name) of a LiteMaaS CR
+
+
+@dataclass
+class Registry:
+    """Triggers per CR, and which CRs read which user Secrets."""
+
+    triggers: dict[Key, asyncio.Event] = field(default_factory=dict)
+    readers: dict[Key, set[Key]] = field(default_factory=lambda: defaultdict(set))
+    served: set[str] | None = None
+    served_at: float = 0.0
+    discovery_ttl: float = 30.0
+
+    def trigger(self, key: Key) -> asyncio.Event:
+        """The event that wakes the reconcile loop of one CR."""
+        return self.triggers.setdefault(key, asyncio.Event())
+
+    def poke(self, key: Key) -> None:
+        """Ask for a reconcile of one CR soon (no-op for CRs this process does not run)."""
+        event = self.triggers.get(key)
+        if event is not None:
+            event.set()
+
+    def forget(self, key: Key) -> None:
+        """Drop everything kept for a CR that is gone."""
+        self.triggers.pop(key, None)
+        for readers in self.readers.values():
+            readers.discard(key)
+
+    def reads(self, cr: Key, secrets: set[Key]) -> None:
+        """Record the user Secrets (namespace, name) that a CR's last reconcile read."""
+        for secret, readers in self.readers.items():
+            if secret not in secrets:
+                readers.discard(cr)
+        for secret in secrets:
+            self.readers[secret].add(cr)
+
+    def secret_changed(self, secret: Key) -> bool:
+        """Wake every CR that reads ``secret``; True if any did."""
+        readers = self.readers.get(secret) or set()
+        for cr in readers:
+            self.poke(cr)
+        return bool(readers)
+
+    def discovery_fresh(self) -> bool:
+        """Whether the cached list of served API groups can be reused."""
+        return self.served is not None and time.monotonic() - self.served_at < self.discovery_ttl
+
+    def remember_served(self, served: set[str]) -> None:
+        """Cache the served API groups."""
+        self.served, self.served_at = served, time.monotonic()
+
+
+REGISTRY = Registry()
