@@ -459,7 +459,9 @@ class ControlPlane:
 
     def restart_apiserver(self, downtime: float = 0.0) -> None:
         """Stops kube-apiserver (SIGTERM), optionally stays down, starts it, waits for /readyz."""
-        self._kill("kube-apiserver")
+        # SIGTERM as a real restart would, but SIGKILL after 3s: with clients watching, a
+        # graceful drain lasts up to --request-timeout (60s), too slow for tests.
+        self._kill("kube-apiserver", timeout=3)
         self.save()
         if downtime:
             time.sleep(downtime)
@@ -468,9 +470,10 @@ class ControlPlane:
 
     def stop(self, remove: bool = True) -> None:
         """Stops the processes, dependants first, and deletes the state dir unless told not to."""
-        # Clients first so they do not log connection errors; throwaway data needs no grace.
-        self._kill("agent", "kwok", "kube-scheduler", "kube-controller-manager", timeout=5)
-        self._kill("kube-apiserver", "etcd", timeout=5)
+        # Clients first so they do not log connection errors. Throwaway data needs no grace, and
+        # kube-apiserver with open watches takes up to --request-timeout (60s) to exit.
+        self._kill("agent", "kwok", "kube-scheduler", "kube-controller-manager", timeout=2)
+        self._kill("kube-apiserver", "etcd", timeout=2)
         if remove:
             shutil.rmtree(self.state_dir, ignore_errors=True)
         elif self.state_dir.is_dir():
