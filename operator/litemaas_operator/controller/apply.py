@@ -59,8 +59,9 @@ def contains(live: Any, want: Any) -> bool:
     which is harmless: the apply is idempotent.
     """
     if isinstance(want, dict):
+        # The API server drops empty lists and maps, so an empty wanted value matches absence.
         return isinstance(live, dict) and all(
-            k in live and contains(live[k], v) for k, v in want.items()
+            contains(live[k], v) if k in live else v in ([], {}) for k, v in want.items()
         )
     if isinstance(want, list):
         return (

@@ -75,9 +75,9 @@ async def reconcile_loop(
                 metrics.RECONCILES.labels(result="success").inc()
                 if outcome.applied or outcome.pruned:
                     logger.info(
-                        "reconciled: applied %d, pruned %d%s",
-                        len(outcome.applied),
-                        len(outcome.pruned),
+                        "reconciled: applied %s; pruned %s%s",
+                        ", ".join(outcome.applied) or "nothing",
+                        ", ".join(outcome.pruned) or "nothing",
                         "; ready" if outcome.ready else "",
                     )
                 if outcome.ready != was_ready:

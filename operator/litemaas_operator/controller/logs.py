@@ -8,6 +8,7 @@ operator knows to be secret before the record is formatted.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 
 REDACTED = "[REDACTED]"
@@ -44,8 +45,21 @@ class RedactingFilter(logging.Filter):
         return True
 
 
+class QuietWakeUps(logging.Filter):
+    """Drops Kopf's "Handler ... succeeded" lines for the watch handlers that only wake a loop.
+
+    They fire for every event on every child and would drown the lines that matter.
+    """
+
+    NOISY = re.compile(r"^Handler '(child-[a-z]+|cr_changed|referenced-secrets)' succeeded\.$")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not self.NOISY.match(record.getMessage())
+
+
 def install_redaction() -> None:
-    """Attach the filter to every handler of the root logger."""
+    """Attach the filters to every handler of the root logger."""
     for handler in logging.getLogger().handlers:
-        if not any(isinstance(f, RedactingFilter) for f in handler.filters):
-            handler.addFilter(RedactingFilter())
+        for kind in (QuietWakeUps, RedactingFilter):
+            if not any(isinstance(f, kind) for f in handler.filters):
+                handler.addFilter(kind())
