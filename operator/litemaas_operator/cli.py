@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ from pydantic import ValidationError
 from . import credentials
 from .api import API_VERSION, KIND, LiteMaaSSpec
 from .api.crd import crd_manifest
+from .api.identity import NAME_MAX_LENGTH, NAME_MESSAGE, NAME_PATTERN
 from .facts import ClusterFacts, Instance
 from .render import desired_state, group_manifest
 from .render.names import Names
@@ -26,12 +28,20 @@ class InvalidResourceError(Exception):
     """A CR that cannot be rendered; the message names the field."""
 
 
+def _message(item: Any) -> str:
+    """pydantic's message without its "Value error, " prefix, and the value a pattern rejected."""
+    message = str(item["msg"]).removeprefix("Value error, ")
+    if item["type"] == "string_pattern_mismatch":
+        message += f" (got {item['input']!r})"
+    return message
+
+
 def format_validation_error(error: ValidationError) -> str:
     """One line per problem, each naming the field path as it is written in YAML."""
     lines = []
     for item in error.errors():
         path = ".".join(str(p) for p in ("spec", *item["loc"]))
-        lines.append(f"{path}: {item['msg']}")
+        lines.append(f"{path}: {_message(item)}")
     return "\n".join(lines)
 
 
@@ -69,11 +79,15 @@ def render_documents(
     cr: dict[str, Any], platform: str, domain: str | None, namespace: str | None
 ) -> list[dict[str, Any]]:
     """Every manifest the operator would create for ``cr``, credentials as placeholders."""
-    spec = parse_spec(cr.get("spec"))
     meta = cr.get("metadata") or {}
+    if not isinstance(meta, dict):
+        raise InvalidResourceError("metadata: must be a mapping")
     name = meta.get("name")
     if not name:
         raise InvalidResourceError("metadata.name: required")
+    if not isinstance(name, str) or len(name) > NAME_MAX_LENGTH or not re.match(NAME_PATTERN, name):
+        raise InvalidResourceError(f"{NAME_MESSAGE} (got {name!r})")
+    spec = parse_spec(cr.get("spec"))
     instance = Instance(name, namespace or meta.get("namespace") or "default")
     if spec.platform != "auto":
         platform = spec.platform
@@ -100,7 +114,11 @@ def render_documents(
         domain=domain,
         credentials=values,
         external_database_urls=external,
-        oidc_client_secret="<secret:oidc-client-secret>" if spec.auth.oidc else None,
+        oidc_client_secret=(
+            f"<secret:{spec.auth.oidc.client_secret.name}/{spec.auth.oidc.client_secret.key}>"
+            if spec.auth.oidc
+            else None
+        ),
         service_account_token="<service-account-token>",
         has_oauth_api=openshift,
         has_user_api=openshift,

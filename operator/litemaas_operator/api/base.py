@@ -8,17 +8,25 @@ types here are chosen to map onto *structural* OpenAPI schemas: free-form Kubern
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
 # A Kubernetes DNS-1123 subdomain / label; the messages below are what a user sees from the
 # API server when they get it wrong, so they say what is allowed rather than only the regex.
 DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 DNS_SUBDOMAIN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
-# Resource quantities such as 100m, 0.5, 256Mi, 10Gi, 1e3.
-QUANTITY = r"^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$"
+# Non-negative resource quantities such as 100m, 0.5, 256Mi, 10Gi, 1e3: Kubernetes' own
+# grammar (the one kubebuilder emits for resource.Quantity), without a sign.
+QUANTITY = (
+    r"^(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))"
+    r"(([KMGTPE]i)|[numkMGTPE]|([eE](\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))))?$"
+)
+# A key in a Secret or ConfigMap.
+SECRET_KEY = r"^[-._a-zA-Z0-9]+$"
 # Container image references with an explicit tag or digest: an untagged image means ``latest``,
 # which the upstream Kustomize install shipped by accident (upstream #176).
 IMAGE = r"^[^\s@]+(:[0-9A-Za-z_][0-9A-Za-z_.-]{0,127}|@sha256:[0-9a-f]{64})$"
@@ -27,10 +35,21 @@ NOT_LATEST = {
     "message": "pin an image tag or digest; ':latest' is not allowed",
 }
 
+
+def _quantity(value: int | str) -> int | str:
+    """Check what the CRD's pattern/minimum check, so ``render`` agrees with the API server."""
+    if isinstance(value, int) and value < 0:
+        raise ValueError("a quantity must not be negative")
+    if isinstance(value, str) and not re.match(QUANTITY, value):
+        raise ValueError(f"{value!r} is not a Kubernetes quantity such as 100m, 512Mi or 2")
+    return value
+
+
 Quantity = Annotated[
     int | str,
+    AfterValidator(_quantity),
     Field(
-        json_schema_extra={"pattern": QUANTITY},
+        json_schema_extra={"pattern": QUANTITY, "minimum": 0},
         description="A Kubernetes resource quantity, for example 100m, 512Mi or 2.",
     ),
 ]
@@ -52,27 +71,65 @@ class Model(BaseModel):
         return self.model_dump(by_alias=True, exclude_none=True, mode="json")
 
 
-class SecretKeyRef(Model):
+class SpecModel(Model):
+    """Base of the spec's models: accepts exactly what the API server accepts.
+
+    The API server knows only the camelCase names (a snake_case key would be pruned or
+    rejected there) and JSON types (no "3" for 3, no "false" for false, no infinity), so
+    ``render`` and the reconciler must not be more lenient than the CRD.
+    """
+
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        populate_by_name=False,
+        validate_by_alias=True,
+        validate_by_name=False,
+        extra="forbid",
+        validate_default=True,
+        strict=True,
+        allow_inf_nan=False,
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _any_mapping(cls, data: Any) -> Any:
+        # Strict mode wants a dict; Kopf hands out read-only mapping views of the body.
+        return dict(data) if isinstance(data, Mapping) and not isinstance(data, dict) else data
+
+
+class SecretKeyRef(SpecModel):
     """A key in a Secret in the LiteMaaS namespace."""
 
     name: ResourceName = Field(description="Name of the Secret, in the CR's namespace.")
     key: str = Field(
         min_length=1,
         max_length=253,
-        pattern=r"^[-._a-zA-Z0-9]+$",
+        pattern=SECRET_KEY,
         description="Key within the Secret.",
     )
 
 
-class ResourceRequirements(Model):
+class ResourceRequirements(SpecModel):
     """CPU and memory requests and limits, as in a container's ``resources``."""
 
     requests: dict[str, Quantity] | None = Field(default=None, description="Minimum resources.")
     limits: dict[str, Quantity] | None = Field(default=None, description="Maximum resources.")
 
 
-class Toleration(Model):
+class Toleration(SpecModel):
     """A pod toleration (core/v1 Toleration)."""
+
+    model_config = SpecModel.model_config | {
+        "json_schema_extra": {
+            "x-kubernetes-validations": [
+                {
+                    "rule": "!has(self.operator) || self.operator != 'Exists' || "
+                    "!has(self.value) || self.value == ''",
+                    "message": "a toleration with operator Exists must not set a value",
+                }
+            ]
+        }
+    }
 
     key: str | None = None
     operator: Literal["Exists", "Equal"] | None = None
@@ -80,9 +137,26 @@ class Toleration(Model):
     effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"] | None = None
     toleration_seconds: int | None = None
 
+    @model_validator(mode="after")
+    def _exists_has_no_value(self) -> Toleration:
+        if self.operator == "Exists" and self.value:
+            raise ValueError("a toleration with operator Exists must not set a value")
+        return self
 
-class EnvVar(Model):
+
+class EnvVar(SpecModel):
     """An extra environment variable: a literal ``value`` or a ``valueFrom`` source."""
+
+    model_config = SpecModel.model_config | {
+        "json_schema_extra": {
+            "x-kubernetes-validations": [
+                {
+                    "rule": "!(has(self.value) && has(self.valueFrom))",
+                    "message": "set either value or valueFrom, not both",
+                }
+            ]
+        }
+    }
 
     name: str = Field(
         min_length=1,
@@ -95,8 +169,14 @@ class EnvVar(Model):
         default=None, description="A core/v1 EnvVarSource (secretKeyRef, configMapKeyRef, ...)."
     )
 
+    @model_validator(mode="after")
+    def _one_source(self) -> EnvVar:
+        if self.value is not None and self.value_from is not None:
+            raise ValueError("set either value or valueFrom, not both")
+        return self
 
-class Workload(Model):
+
+class Workload(SpecModel):
     """Scheduling and sizing knobs shared by every LiteMaaS component."""
 
     image: str | None = Field(

@@ -12,7 +12,18 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from .identity import API_VERSION, GROUP, KIND, PLURAL, SHORT_NAMES, SINGULAR, VERSION
+from .identity import (
+    API_VERSION,
+    GROUP,
+    KIND,
+    NAME_MAX_LENGTH,
+    NAME_MESSAGE,
+    NAME_PATTERN,
+    PLURAL,
+    SHORT_NAMES,
+    SINGULAR,
+    VERSION,
+)
 from .spec import LiteMaaSSpec
 from .status import LiteMaaSStatus
 
@@ -62,6 +73,15 @@ def _structural(node: Any) -> Any:
     if not isinstance(node, dict):
         return node
     node = dict(node)
+    # Annotated unions nest (Optional[int | str] -> anyOf[anyOf[int, str], null]): flatten.
+    while any(
+        len([o for o in node.get(u, []) if not _is_null(o)]) == 1 for u in ("anyOf", "oneOf")
+    ):
+        for u in ("anyOf", "oneOf"):
+            options = [o for o in node.get(u, []) if not _is_null(o)]
+            if len(options) == 1 and u in node:
+                del node[u]
+                node = {**options[0], **node}
     for union in ("anyOf", "oneOf"):
         if union in node:
             options = [opt for opt in node.pop(union) if not _is_null(opt)]
@@ -140,15 +160,11 @@ def crd_manifest() -> dict[str, Any]:
                         "openAPIV3Schema": {
                             "type": "object",
                             "description": f"{KIND} deploys and runs LiteMaaS ({API_VERSION}).",
-                            # Children are named <name>-<component>, and Services need DNS-1035
-                            # labels of at most 63 characters.
                             "x-kubernetes-validations": [
                                 {
-                                    "rule": "self.metadata.name.size() <= 40 && "
-                                    "self.metadata.name.matches('^[a-z]([-a-z0-9]*[a-z0-9])?$')",
-                                    "message": "metadata.name must start with a letter, hold "
-                                    "only lowercase letters, digits and '-', and be at most "
-                                    "40 characters",
+                                    "rule": f"self.metadata.name.size() <= {NAME_MAX_LENGTH} && "
+                                    f"self.metadata.name.matches('{NAME_PATTERN}')",
+                                    "message": NAME_MESSAGE,
                                 }
                             ],
                             "properties": {

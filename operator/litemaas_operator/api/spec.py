@@ -9,25 +9,42 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from .base import (
     DNS_LABEL,
     DNS_SUBDOMAIN,
+    SECRET_KEY,
     EnvVar,
-    Model,
     Quantity,
     ResourceName,
     SecretKeyRef,
+    SpecModel,
     Workload,
 )
 
 DEFAULT_VERSION = "0.5.0"
-VERSION = r"^v?[0-9]+\.[0-9]+\.[0-9]+([-+][0-9A-Za-z.-]+)?$"
+# The version is an image tag and the app.kubernetes.io/version label value: no '+' build
+# metadata (neither allows it), and it ends with a letter or digit (labels must).
+VERSION = r"^v?[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z]([-0-9A-Za-z.]*[0-9A-Za-z])?)?$"
 HTTP_URL = r"^https?://[^\s/$.?#][^\s]*$"
 DURATION = r"^[0-9]+(ms|s|m|h|d)$"
 USERNAME = r"^[^\s,]+$"
 
+
+# Volume sources the ``restricted`` Pod Security Standard admits.
+RESTRICTED_VOLUME_SOURCES = frozenset(
+    {
+        "configMap",
+        "csi",
+        "downwardAPI",
+        "emptyDir",
+        "ephemeral",
+        "persistentVolumeClaim",
+        "projected",
+        "secret",
+    }
+)
 
 Members = list[Annotated[str, Field(min_length=1, max_length=256, pattern=USERNAME)]]
 
@@ -36,7 +53,7 @@ def _rule(rule: str, message: str) -> dict[str, Any]:
     return {"x-kubernetes-validations": [{"rule": rule, "message": message}]}
 
 
-class Storage(Model):
+class Storage(SpecModel):
     """A PersistentVolumeClaim's size and class."""
 
     size: Quantity | None = Field(default=None, description="Requested size, e.g. 10Gi.")
@@ -45,7 +62,7 @@ class Storage(Model):
     )
 
 
-class ExternalDatabase(Model):
+class ExternalDatabase(SpecModel):
     """An existing PostgreSQL server, reached through URLs kept in a Secret.
 
     Both databases (``litemaas_db`` for the backend, ``litellm_db`` for LiteLLM) must exist.
@@ -53,10 +70,18 @@ class ExternalDatabase(Model):
 
     secret_name: ResourceName = Field(description="Secret holding the two database URLs.")
     litemaas_url_key: str = Field(
-        default="litemaas-database-url", description="Key of the backend's database URL."
+        default="litemaas-database-url",
+        min_length=1,
+        max_length=253,
+        pattern=SECRET_KEY,
+        description="Key of the backend's database URL.",
     )
     litellm_url_key: str = Field(
-        default="litellm-database-url", description="Key of LiteLLM's database URL."
+        default="litellm-database-url",
+        min_length=1,
+        max_length=253,
+        pattern=SECRET_KEY,
+        description="Key of LiteLLM's database URL.",
     )
 
 
@@ -67,7 +92,7 @@ class DatabaseSpec(Workload):
         "json_schema_extra": {
             "x-kubernetes-validations": [
                 {
-                    "rule": "self.mode != 'external' || has(self.external)",
+                    "rule": "!has(self.mode) || self.mode != 'external' || has(self.external)",
                     "message": "database.external (a Secret with the database URLs) is "
                     "required when database.mode is external",
                 },
@@ -124,15 +149,32 @@ class LiteLLMSpec(Workload):
     )
     extra_volume_mounts: list[dict[str, Any]] | None = Field(default=None, max_length=32)
 
+    @field_validator("extra_volumes")
+    @classmethod
+    def _restricted_volumes(
+        cls, volumes: list[dict[str, Any]] | None
+    ) -> list[dict[str, Any]] | None:
+        for index, volume in enumerate(volumes or []):
+            sources = set(volume) - {"name"}
+            if not volume.get("name"):
+                raise ValueError(f"volume {index} needs a name")
+            if len(sources) != 1 or not sources <= RESTRICTED_VOLUME_SOURCES:
+                raise ValueError(
+                    f"volume {volume.get('name')!r} must have exactly one source of "
+                    f"{', '.join(sorted(RESTRICTED_VOLUME_SOURCES))} (the restricted Pod "
+                    f"Security Standard); got {', '.join(sorted(sources)) or 'none'}"
+                )
+        return volumes
 
-class RateLimit(Model):
+
+class RateLimit(SpecModel):
     """Backend API rate limiting (not applied to LiteLLM)."""
 
     max: int = Field(default=1000, ge=1, le=10_000_000)
     time_window: str = Field(default="5m", pattern=DURATION)
 
 
-class DefaultUserLimits(Model):
+class DefaultUserLimits(SpecModel):
     """Budget and limits given to each new user."""
 
     max_budget: float = Field(default=100, ge=0)
@@ -165,7 +207,7 @@ class FrontendSpec(Workload):
     """The React frontend (nginx)."""
 
 
-class OAuthClientAuth(Model):
+class OAuthClientAuth(SpecModel):
     """Options for ``auth.mode: oauthclient``."""
 
     name: ResourceName | None = Field(
@@ -176,7 +218,7 @@ class OAuthClientAuth(Model):
     grant_method: Literal["auto", "prompt"] = "auto"
 
 
-class OIDCAuth(Model):
+class OIDCAuth(SpecModel):
     """A standard OpenID Connect provider (Keycloak, Entra ID, ...)."""
 
     issuer: str = Field(pattern=r"^https?://[^\s]+$", max_length=2048)
@@ -186,10 +228,10 @@ class OIDCAuth(Model):
     scopes: str = Field(default="openid profile email", min_length=1, max_length=1024)
 
 
-class AuthSpec(Model):
+class AuthSpec(SpecModel):
     """How users log in."""
 
-    model_config = Model.model_config | {
+    model_config = SpecModel.model_config | {
         "json_schema_extra": _rule(
             "!has(self.mode) || self.mode != 'oidc' || has(self.oidc)",
             "auth.oidc (issuer, clientId, clientSecret) is required when auth.mode is oidc",
@@ -221,7 +263,7 @@ class AuthSpec(Model):
         return self
 
 
-class GroupsSpec(Model):
+class GroupsSpec(SpecModel):
     """OpenShift Groups that map to LiteMaaS roles. Members are added, never taken from others."""
 
     manage: bool = Field(default=False, description="Create the groups and add these members.")
@@ -230,7 +272,7 @@ class GroupsSpec(Model):
     users: Members = Field(default_factory=list, max_length=1000)
 
 
-class HostSpec(Model):
+class HostSpec(SpecModel):
     """Public host for one endpoint."""
 
     host: str | None = Field(
@@ -241,7 +283,7 @@ class HostSpec(Model):
     )
 
 
-class IngressSpec(Model):
+class IngressSpec(SpecModel):
     """Ingress settings, used on plain Kubernetes."""
 
     class_name: ResourceName | None = None
@@ -256,7 +298,7 @@ class IngressSpec(Model):
     )
 
 
-class RoutingSpec(Model):
+class RoutingSpec(SpecModel):
     """How the frontend and LiteLLM are published."""
 
     type: Literal["auto", "route", "ingress"] = Field(
@@ -267,7 +309,7 @@ class RoutingSpec(Model):
     ingress: IngressSpec = Field(default_factory=IngressSpec)
 
 
-class SecretsSpec(Model):
+class SecretsSpec(SpecModel):
     """Credentials to take from existing Secrets instead of generating them.
 
     Anything not named here is generated once, stored in the Secret ``<name>-credentials``,
@@ -292,7 +334,7 @@ class SecretsSpec(Model):
     redis_password: SecretKeyRef | None = None
 
 
-class NetworkPolicySpec(Model):
+class NetworkPolicySpec(SpecModel):
     """NetworkPolicies: deny by default, allow only the flows LiteMaaS needs."""
 
     enabled: bool = False
@@ -304,13 +346,13 @@ class NetworkPolicySpec(Model):
     )
 
 
-class LiteMaaSSpec(Model):
+class LiteMaaSSpec(SpecModel):
     """Desired state of one LiteMaaS installation."""
 
     version: str = Field(
         default=DEFAULT_VERSION,
         pattern=VERSION,
-        max_length=64,
+        max_length=63,
         description="LiteMaaS release, e.g. 0.5.0; selects the backend and frontend images.",
     )
     platform: Literal["auto", "openshift", "kubernetes"] = Field(
