@@ -16,7 +16,8 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # shellcheck source=../tests/harness/versions.env
 source "$ROOT/tests/harness/versions.env"
 CACHE=${LITEMAAS_CACHE:-$HOME/.cache/litemaas-operator}
-export GOTOOLCHAIN=local CGO_ENABLED=0
+# GOTOOLCHAIN=local unless the caller chose a toolchain (.ci/harness.sh may, on an old Go).
+export GOTOOLCHAIN=${GOTOOLCHAIN:-local} CGO_ENABLED=0
 PYTHON=${PYTHON:-python3}
 
 log() { printf '[cluster.sh] %s\n' "$*" >&2; }

@@ -66,13 +66,9 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     lines = []
     for flavour in FLAVOURS:
         path = external_kubeconfig(config, flavour)
-        where = f"external, {path}" if path else f"harness, started on demand ({config_cache()})"
+        where = f"external, {path}" if path else f"harness, on demand ({config.cache_root()})"
         lines.append(f"litemaas {flavour} cluster: {where}")
     return lines
-
-
-def config_cache() -> Path:
-    return config.cache_root()
 
 
 class ClusterManager:
