@@ -40,6 +40,18 @@ def desired_groups(spec: GroupsSpec, instance: Instance) -> dict[str, list[str]]
     return {group: sorted(set(getattr(spec, role))) for role, group in ROLE_GROUPS.items()}
 
 
+def _members(value: str) -> set[str]:
+    """An instance's recorded members; an unreadable record explains nobody (they are kept)."""
+    try:
+        parsed = json.loads(value)
+    except (ValueError, TypeError):
+        return set()
+    # A JSON string would otherwise turn into the set of its characters.
+    if not isinstance(parsed, list):
+        return set()
+    return {m for m in parsed if isinstance(m, str)}
+
+
 def merge_members(
     current: list[str] | None,
     annotations: Mapping[str, str] | None,
@@ -53,10 +65,7 @@ def merge_members(
     contributions: dict[str, set[str]] = {}
     for name, value in (annotations or {}).items():
         if name.startswith(MEMBERS_PREFIX):
-            try:
-                contributions[name] = set(json.loads(value))
-            except (ValueError, TypeError):
-                contributions[name] = set()
+            contributions[name] = _members(value)
     explained = set().union(*contributions.values()) if contributions else set()
     by_hand = set(current or []) - explained
     if mine is None:

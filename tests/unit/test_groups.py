@@ -1,0 +1,154 @@
+"""Groups shared between LiteMaaS instances and people: who contributed which member.
+
+``merge_members`` is applied here to a Group the way the reconciler applies it (read, merge,
+replace), so the tests read as a story of instances and admins editing one Group.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+
+from litemaas_operator.api.spec import GroupsSpec
+from litemaas_operator.facts import Instance
+from litemaas_operator.render.groups import (
+    MEMBERS_PREFIX,
+    desired_groups,
+    group_manifest,
+    members_annotation,
+    merge_members,
+)
+
+A = Instance("litemaas", "team-a")
+B = Instance("litemaas", "team-b")
+QUALIFIED_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
+
+
+def apply(group: dict[str, Any], instance: Instance, mine: list[str] | None) -> dict[str, Any]:
+    """What the reconciler does to a live Group for one instance."""
+    annotations = dict(group.get("annotations", {}))
+    users, change = merge_members(
+        group.get("users"), annotations, members_annotation(instance), mine
+    )
+    for key, value in change.items():
+        if value is None:
+            annotations.pop(key, None)
+        else:
+            annotations[key] = value
+    return {"users": users, "annotations": annotations}
+
+
+def by_hand(group: dict[str, Any], *users: str) -> dict[str, Any]:
+    return {**group, "users": sorted({*group.get("users", []), *users})}
+
+
+EMPTY: dict[str, Any] = {"users": [], "annotations": {}}
+
+
+def test_one_instance_adds_its_members_and_records_them():
+    group = apply(EMPTY, A, ["bob", "alice"])
+    assert group["users"] == ["alice", "bob"]
+    assert json.loads(group["annotations"][members_annotation(A)]) == ["alice", "bob"]
+
+
+def test_two_instances_share_a_group_as_a_union():
+    group = apply(apply(EMPTY, A, ["alice", "bob"]), B, ["bob", "carol"])
+    assert group["users"] == ["alice", "bob", "carol"]
+
+
+def test_hand_added_members_are_kept_through_updates_and_deletion():
+    group = by_hand(apply(EMPTY, A, ["alice"]), "dave")
+    group = apply(group, A, ["alice", "erin"])
+    assert group["users"] == ["alice", "dave", "erin"]
+    group = apply(group, A, None)
+    assert group["users"] == ["dave"]
+
+
+def test_deleting_one_instance_removes_only_what_it_alone_contributed():
+    group = apply(apply(EMPTY, A, ["alice", "bob"]), B, ["bob", "carol"])
+    group = by_hand(group, "dave")
+    group = apply(group, A, None)
+    assert group["users"] == ["bob", "carol", "dave"]
+    assert members_annotation(A) not in group["annotations"]
+    assert members_annotation(B) in group["annotations"]
+    group = apply(group, B, None)
+    assert group["users"] == ["dave"]
+    assert not [k for k in group["annotations"] if k.startswith(MEMBERS_PREFIX)]
+
+
+def test_dropping_a_member_from_the_spec_removes_it_unless_another_instance_wants_it():
+    group = apply(apply(EMPTY, A, ["alice", "bob"]), B, ["bob"])
+    group = apply(group, A, ["alice"])
+    assert group["users"] == ["alice", "bob"]  # B still contributes bob
+    group = apply(group, A, [])
+    assert group["users"] == ["bob"]
+
+
+def test_reapplying_is_a_no_op():
+    once = apply(apply(EMPTY, A, ["alice"]), B, ["bob"])
+    assert apply(once, A, ["alice"]) == once
+    assert apply(once, B, ["bob"]) == once
+
+
+def test_a_member_removed_by_hand_comes_back_while_an_instance_lists_it():
+    group = apply(EMPTY, A, ["alice"])
+    group = {**group, "users": []}
+    assert apply(group, A, ["alice"])["users"] == ["alice"]
+
+
+def test_annotations_of_other_tools_are_left_alone():
+    group = {"users": ["x"], "annotations": {"example.com/owner": "platform-team"}}
+    group = apply(group, A, ["alice"])
+    assert group["annotations"]["example.com/owner"] == "platform-team"
+    assert group["users"] == ["alice", "x"]
+
+
+@pytest.mark.parametrize("record", ["not json", '"alice"', "42", '{"a": 1}', "null"])
+def test_an_unreadable_record_explains_nobody(record):
+    # Members listed under a corrupt record are treated as hand-added: kept, never removed.
+    key = members_annotation(B)
+    group = {"users": ["a", "alice", "l"], "annotations": {key: record}}
+    group = apply(group, A, ["zed"])
+    assert group["users"] == ["a", "alice", "l", "zed"]
+
+
+def test_annotation_key_is_a_valid_unique_qualified_name():
+    long_ns, long_name = "n" * 63, "m" * 40
+    keys = {
+        members_annotation(Instance(name, ns))
+        for ns, name in [
+            ("team-a", "litemaas"),
+            ("team-b", "litemaas"),
+            ("team-a", "other"),
+            (long_ns, long_name),
+            (long_ns, long_name[:-1] + "x"),  # same truncated prefix, different instance
+        ]
+    }
+    assert len(keys) == 5
+    for key in keys:
+        prefix, name = key.split("/")
+        assert prefix == MEMBERS_PREFIX.rstrip("/")
+        assert len(name) <= 63 and QUALIFIED_NAME.match(name), key
+
+
+def test_desired_groups_only_when_managed():
+    assert desired_groups(GroupsSpec.model_validate({"admins": ["alice"]}), A) == {}
+    spec = GroupsSpec.model_validate(
+        {"manage": True, "admins": ["bob", "alice", "bob"], "users": ["carol"]}
+    )
+    assert desired_groups(spec, A) == {
+        "litemaas-admins": ["alice", "bob"],
+        "litemaas-readonly": [],
+        "litemaas-users": ["carol"],
+    }
+
+
+def test_group_manifest_is_cluster_scoped_and_labelled():
+    group = group_manifest("litemaas-admins", ["alice"], A)
+    assert "namespace" not in group["metadata"]
+    assert group["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "litemaas-operator"
+    assert json.loads(group["metadata"]["annotations"][members_annotation(A)]) == ["alice"]
+    assert group["users"] == ["alice"]
