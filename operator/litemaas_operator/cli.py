@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 from pathlib import Path
@@ -150,7 +151,12 @@ def cmd_render(args: argparse.Namespace) -> int:
     except (InvalidResourceError, OSError) as err:
         print(f"error: invalid {KIND}:\n{err}", file=sys.stderr)
         return EXIT_INVALID
-    yaml.safe_dump_all(docs, sys.stdout, sort_keys=False)
+    try:
+        yaml.safe_dump_all(docs, sys.stdout, sort_keys=False)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader went away (`render ... | head`): not an error, and no traceback at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0
 
 

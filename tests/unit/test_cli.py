@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import io
 import re
+import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -197,3 +199,27 @@ def test_render_rejects_bad_files(capsys, tmp_path, text, message):
 def test_render_missing_file(capsys, tmp_path):
     code, _, err = run_render(capsys, "-f", str(tmp_path / "nope.yaml"))
     assert code == EXIT_INVALID and "nope.yaml" in err
+
+
+def test_render_into_a_closed_pipe_is_quiet():
+    # `litemaas-operator render ... | head` must not end in a BrokenPipeError traceback.
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "litemaas_operator",
+            "render",
+            "-f",
+            str(OPENSHIFT_SAMPLE),
+            "--domain",
+            "a.io",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        bufsize=0,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # before the child writes: its first write meets a closed pipe
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=30) == 0
+    assert "Traceback" not in err

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from typing import Any
+from typing import Annotated, Any
 
 import pytest
 import yaml
+from pydantic import BaseModel, Field
 from rendering import CRD_FILE
 
-from litemaas_operator.api.crd import crd_manifest
+from litemaas_operator.api.crd import crd_manifest, openapi_schema
 
 INT_OR_STRING = [{"type": "integer"}, {"type": "string"}]
 ALLOWED_KEYS = {
@@ -202,3 +203,28 @@ def test_cel_rules_guard_optional_fields(version):
                 if re.search(rf"self\.{field}\b", text) and f"has(self.{field})" not in text:
                     pytest.fail(f"{path}: rule {text!r} reads optional {field} without has()")
             assert rule["message"], path
+
+
+class _Quantities(BaseModel):
+    """The shapes pydantic nests unions in: Optional around an annotated int | str."""
+
+    size: Annotated[int | str, Field(json_schema_extra={"pattern": "^[0-9]+$"})] | None = None
+    sizes: dict[str, Annotated[int | str, Field(description="q")]] | None = None
+    items: list[int | str] | None = None
+
+
+@pytest.mark.parametrize("path", [".size", ".sizes{}", ".items[]"])
+def test_nested_optional_int_or_string_becomes_int_or_string(path):
+    schema = dict(nodes(openapi_schema(_Quantities)))
+    node = schema[path]
+    assert node.get("x-kubernetes-int-or-string") is True, node
+    assert node["anyOf"] == INT_OR_STRING
+    assert "type" not in node
+
+
+def test_unions_that_are_not_int_or_string_are_refused():
+    class Mixed(BaseModel):
+        value: int | list[str]
+
+    with pytest.raises(ValueError, match="union"):
+        openapi_schema(Mixed)
