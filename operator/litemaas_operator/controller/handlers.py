@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import copy
 import logging
+import time
 from typing import Any
 
 import kopf
@@ -43,16 +44,19 @@ RUNTIME = Runtime()
 
 
 async def _wait(trigger: asyncio.Event, stopped: Any, timeout: float) -> None:
-    """Sleep until poked, stopped, or ``timeout`` seconds pass."""
-    waiters = [asyncio.ensure_future(trigger.wait()), asyncio.ensure_future(stopped.wait())]
-    try:
-        await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for waiter in waiters:
-            waiter.cancel()
-        for waiter in waiters:
-            with contextlib.suppress(asyncio.CancelledError):
-                await waiter
+    """Sleep until poked, stopped, or ``timeout`` seconds pass.
+
+    Kopf's ``stopped.wait()`` promise must not be raced and cancelled (its inner waiter is not
+    cancelled with it, and awaiting it then blocks forever), so the stop flag is polled each
+    second while the trigger is awaited.
+    """
+    deadline = time.monotonic() + timeout
+    while not stopped and not trigger.is_set():
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(trigger.wait(), timeout=min(remaining, 1.0))
 
 
 @kopf.daemon(GROUP, VERSION, PLURAL, cancellation_timeout=10.0)
@@ -104,13 +108,15 @@ def _describe(err: Exception) -> str:
     return f"{type(err).__name__}: {err}"
 
 
+# Watch handlers are coroutines on purpose: Kopf runs plain functions in a thread pool, and
+# asyncio.Event.set() from another thread does not reliably wake the loop waiting on it.
 @kopf.on.event(GROUP, VERSION, PLURAL)
-def cr_changed(namespace: str, name: str, **_: Any) -> None:
+async def cr_changed(namespace: str, name: str, **_: Any) -> None:
     """A CR changed (spec, or anything): wake its loop."""
     REGISTRY.poke((namespace, name))
 
 
-def _poke_owner(namespace: str | None, labels: kopf.Labels, **_: Any) -> None:
+async def _poke_owner(namespace: str | None, labels: kopf.Labels, **_: Any) -> None:
     instance = labels.get("app.kubernetes.io/instance")
     if namespace and instance:
         REGISTRY.poke((namespace, instance))
@@ -137,7 +143,7 @@ def _is_read_by_a_cr(namespace: str | None, name: str, **_: Any) -> bool:
 
 
 @kopf.on.event("", "v1", "secrets", when=_is_read_by_a_cr, id="referenced-secrets")
-def referenced_secret_changed(namespace: str, name: str, **_: Any) -> None:
+async def referenced_secret_changed(namespace: str, name: str, **_: Any) -> None:
     """A user Secret that some CR reads changed (or appeared): wake those CRs."""
     REGISTRY.secret_changed((namespace, name))
 

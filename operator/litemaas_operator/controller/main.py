@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
+import io
 import logging
 import os
+import signal
 from typing import Any
 
 import kopf
+import kubernetes
 from prometheus_client import start_http_server
 
 from . import handlers
@@ -43,9 +47,46 @@ async def startup(settings: kopf.OperatorSettings, **_: Any) -> None:
     handlers.RUNTIME.resync_seconds = OPTIONS.resync_seconds
     if OPTIONS.metrics_port:
         start_http_server(OPTIONS.metrics_port)
+    # `kill -USR1 <pid>` logs where every task is waiting: the first tool for a stuck loop.
+    asyncio.get_running_loop().add_signal_handler(signal.SIGUSR1, dump_tasks)
     log.info(
         "litemaas-operator started: watching %s",
         ", ".join(OPTIONS.namespaces) if OPTIONS.namespaces else "all namespaces",
+    )
+
+
+def dump_tasks() -> None:
+    """Log the stack of every asyncio task."""
+    for task in asyncio.all_tasks():
+        stream = io.StringIO()
+        task.print_stack(limit=12, file=stream)
+        log.warning("task %s:\n%s", task.get_name(), stream.getvalue())
+
+
+@kopf.on.login()
+def login(logger: logging.Logger, settings: kopf.OperatorSettings, **kwargs: Any) -> Any:
+    """Authenticate Kopf with ``--kubeconfig`` when given, else as Kopf does by default.
+
+    Kopf's default reads $KUBECONFIG through the kubernetes package, which captured the variable
+    at import time; an explicit file must be loaded explicitly.
+    """
+    assert OPTIONS is not None
+    if not OPTIONS.kubeconfig:
+        return kopf.login_via_client(logger=logger, settings=settings, **kwargs)
+    config = kubernetes.client.Configuration()
+    kubernetes.config.load_kube_config(
+        config_file=OPTIONS.kubeconfig, client_configuration=config
+    )
+    header = config.get_api_key_with_prefix("BearerToken") or ""
+    scheme, _, token = header.rpartition(" ")
+    return kopf.ConnectionInfo(
+        server=config.host,
+        ca_path=config.ssl_ca_cert,
+        insecure=not config.verify_ssl,
+        scheme=scheme or None,
+        token=token or None,
+        certificate_path=config.cert_file,
+        private_key_path=config.key_file,
     )
 
 

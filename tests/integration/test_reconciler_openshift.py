@@ -1,0 +1,166 @@
+"""OpenShift-only behaviour: Route hosts, OAuthClient, ServiceAccount OAuth, shared Groups."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from harness.waiting import wait_until
+from kubernetes import client
+from support.crs import CRs, sample
+from support.operator import OperatorProcess
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
+
+
+@pytest.fixture(scope="session")
+def cluster(openshift_cluster):
+    """Every test here runs on the OpenShift flavour."""
+    return openshift_cluster
+
+
+def oauth_client(cluster: Any, name: str) -> dict[str, Any] | None:
+    api = client.CustomObjectsApi(cluster.api_client())
+    try:
+        return api.get_cluster_custom_object("oauth.openshift.io", "v1", "oauthclients", name)
+    except client.ApiException as err:
+        if err.status == 404:
+            return None
+        raise
+
+
+def group_users(cluster: Any, name: str) -> list[str] | None:
+    api = client.CustomObjectsApi(cluster.api_client())
+    try:
+        return api.get_cluster_custom_object("user.openshift.io", "v1", "groups", name).get(
+            "users") or []
+    except client.ApiException as err:
+        if err.status == 404:
+            return None
+        raise
+
+
+def test_oauthclient_follows_the_route_host(cluster, crs: CRs, operator: OperatorProcess,
+                                            namespace: str):
+    crs.create(sample("litemaas-cr"))
+    cr = crs.wait_ready()
+    host = f"litemaas-{namespace}.{cluster.domain}"
+    assert cr["status"]["urls"] == {
+        "frontend": f"https://{host}",
+        "litellm": f"https://litemaas-litellm-{namespace}.{cluster.domain}",
+    }
+    name = f"litemaas-{namespace}-litemaas"
+    oc = oauth_client(cluster, name)
+    assert oc["redirectURIs"] == [f"https://{host}/api/auth/callback"]
+    assert oc["metadata"]["labels"]["litemaas.io/owner-namespace"] == namespace
+    backend = crs.secret("litemaas-backend")
+    assert backend["oauth-client-id"] == name
+    assert backend["oauth-client-secret"] == oc["secret"]
+    assert backend["oauth-issuer"] == f"https://oauth-openshift.{cluster.domain}"
+    assert backend["cors-origin"] == f"https://{host}"
+    template = crs.deployment("litemaas-backend").spec.template.metadata.annotations
+    old_hash = template["litemaas.io/config-hash"]
+
+    # The router re-admits the Route under another host (a shard move, a domain change).
+    new_host = f"portal-{namespace}.{cluster.domain}"
+    client.CustomObjectsApi(cluster.api_client()).patch_namespaced_custom_object(
+        "route.openshift.io", "v1", namespace, "routes", "litemaas", {"spec": {"host": new_host}}
+    )
+    wait_until(lambda: crs.secret("litemaas-backend")["cors-origin"] == f"https://{new_host}",
+               30, what="derived URLs follow the new host")
+    backend = crs.secret("litemaas-backend")
+    assert backend["oauth-callback-url"] == f"https://{new_host}/api/auth/callback"
+    assert oauth_client(cluster, name)["redirectURIs"] == [
+        f"https://{new_host}/api/auth/callback"
+    ]
+    wait_until(
+        lambda: crs.deployment("litemaas-backend").spec.template.metadata.annotations[
+            "litemaas.io/config-hash"] != old_hash,
+        30,
+        what="backend rolled",
+    )
+    wait_until(lambda: crs.get()["status"]["urls"]["frontend"] == f"https://{new_host}", 30,
+               what="status URL updated")
+
+    crs.delete()
+    crs.wait_gone()
+    assert oauth_client(cluster, name) is None
+
+
+def test_serviceaccount_oauth_mode(cluster, crs: CRs, operator: OperatorProcess, namespace: str):
+    body = sample("litemaas-cr")
+    body["spec"]["auth"]["mode"] = "serviceaccount"
+    crs.create(body)
+    crs.wait_ready()
+    account = crs.core.read_namespaced_service_account("litemaas-litemaas", namespace)
+    host = f"litemaas-{namespace}.{cluster.domain}"
+    assert account.metadata.annotations[
+        "serviceaccounts.openshift.io/oauth-redirecturi.litemaas"
+    ] == f"https://{host}/api/auth/callback"
+    backend = crs.secret("litemaas-backend")
+    assert backend["oauth-client-id"] == f"system:serviceaccount:{namespace}:litemaas-litemaas"
+    token = crs.secret("litemaas-oauth-token")["token"]
+    assert token and backend["oauth-client-secret"] == token
+    assert oauth_client(cluster, f"litemaas-{namespace}-litemaas") is None
+
+
+def test_two_instances_share_groups(cluster, namespace: str, litemaas_crd):
+    other = f"{namespace[:50]}-b"
+    crs_a = CRs(cluster, namespace)
+    crs_a.core.create_namespace({"metadata": {"name": other}})
+    crs_b = CRs(cluster, other)
+    proc = OperatorProcess(cluster.kubeconfig, [namespace, other]).start()
+    try:
+        a = sample("litemaas-cr")
+        a["spec"]["groups"] = {"manage": True, "admins": ["alice", "admin"], "users": ["dave"]}
+        b = sample("litemaas-cr")
+        b["spec"]["groups"] = {"manage": True, "admins": ["bob", "admin"]}
+        crs_a.create(a)
+        crs_b.create(b)
+        crs_a.wait_ready()
+        crs_b.wait_ready()
+        wait_until(lambda: group_users(cluster, "litemaas-admins") == ["admin", "alice", "bob"],
+                   30, what="union of both instances' admins")
+        assert group_users(cluster, "litemaas-users") == ["dave"]
+        # Two OAuthClients, one per instance.
+        assert oauth_client(cluster, f"litemaas-{namespace}-litemaas")
+        assert oauth_client(cluster, f"litemaas-{other}-litemaas")
+
+        # A person adds a member by hand; the operator keeps it.
+        api = client.CustomObjectsApi(cluster.api_client())
+        api.patch_cluster_custom_object("user.openshift.io", "v1", "groups", "litemaas-admins",
+                                        {"users": ["admin", "alice", "bob", "carol"]})
+        crs_a.delete()
+        crs_a.wait_gone()
+        wait_until(lambda: group_users(cluster, "litemaas-admins") == ["admin", "bob", "carol"],
+                   30, what="only A's own member removed")
+        assert group_users(cluster, "litemaas-users") is None  # emptied and ours: deleted
+        assert oauth_client(cluster, f"litemaas-{namespace}-litemaas") is None
+        assert oauth_client(cluster, f"litemaas-{other}-litemaas")
+
+        crs_b.delete()
+        crs_b.wait_gone()
+        wait_until(lambda: group_users(cluster, "litemaas-admins") == ["carol"], 30,
+                   what="hand-added member survives both instances")
+    finally:
+        proc.stop()
+        api = client.CustomObjectsApi(cluster.api_client())
+        for group in ("litemaas-admins", "litemaas-readonly", "litemaas-users"):
+            try:
+                api.delete_cluster_custom_object("user.openshift.io", "v1", "groups", group)
+            except client.ApiException:
+                pass
+        crs_a.core.delete_namespace(other)
+
+
+def test_semantic_problem_is_reported_not_crashed(cluster, crs, operator, namespace: str):
+    """A CR the schema accepts but the cluster cannot serve stalls with a clear reason."""
+    body = sample("litemaas-cr")
+    body["spec"]["platform"] = "kubernetes"  # so auth defaults to oidc, which is not configured
+    crs.create(body)
+    stalled = crs.wait_condition("litemaas", "Stalled", "True")
+    assert stalled["reason"] == "OIDCNotConfigured"
+    assert "spec.auth.oidc" in stalled["message"]
+    assert operator.alive()
+    crs.patch_spec("litemaas", {"platform": "auto"})
+    crs.wait_ready()
