@@ -48,7 +48,7 @@ build_k8s() {
   if ((ok)) && [[ $("$W/bin/kube-apiserver" --version 2>/dev/null) == "Kubernetes $K8S_VERSION" ]]; then
     log "kubernetes $K8S_VERSION: reusing $W/bin"; return
   fi
-  log "kubernetes $K8S_VERSION: building ${bins[*]} (cold: ~30 min on 2 cores)"
+  log "kubernetes $K8S_VERSION: building ${bins[*]} (cold: ~7 min on 2 cores)"
   mkdir -p "$W/bin"; cd "$W"
   [[ -f go.mod ]] || go mod init local/k8s-bins >/dev/null 2>&1
   # k8s.io/kubernetes replaces its staging modules with ./staging/... and requires v0.0.0, so
@@ -140,5 +140,5 @@ harness() { PYTHONPATH="$ROOT/tests${PYTHONPATH:+:$PYTHONPATH}" exec "$PYTHON" -
 case ${1:-} in
   build) cmd_build ;;
   up | down | env | status) harness "$@" ;;
-  *) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+  *) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac

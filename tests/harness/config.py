@@ -76,13 +76,13 @@ class MissingBinariesError(RuntimeError):
 
 
 def require_binaries() -> None:
-    """Fails with a actionable message unless every binary and the kwok stages exist."""
+    """Fails with an actionable message unless every binary and the kwok stages exist."""
     missing = [str(binary(b)) for b in CONTROL_PLANE_BINARIES if not binary(b).is_file()]
     if not kwok_stages().is_file():
         missing.append(str(kwok_stages()))
     if missing:
         raise MissingBinariesError(
-            "control-plane binaries missing (run `hack/cluster.sh build` first; it takes ~30 min"
+            "control-plane binaries missing (run `hack/cluster.sh build` first; it takes ~10 min"
             " cold, seconds when cached):\n  " + "\n  ".join(missing)
         )
 

@@ -505,12 +505,21 @@ def up(
         raise ValueError(f"flavour must be one of {FLAVOURS}, not {flavour!r}")
     config.require_binaries()
     reap_stale()
-    cp = ControlPlane(name=name, flavour=flavour, domain=domain if flavour == "openshift" else None)
-    if owned:
-        cp.owner_pid = os.getpid()
-        cp.owner_start = _process_start_time(cp.owner_pid)
-    cp.start()
-    return cp
+    for attempt in (1, 2):
+        cp = ControlPlane(name, flavour, domain if flavour == "openshift" else None)
+        if owned:
+            cp.owner_pid = os.getpid()
+            cp.owner_start = _process_start_time(cp.owner_pid)
+        try:
+            cp.start()
+            return cp
+        except HarnessError:
+            # A port picked by free_port() can be taken by someone else before we bind it;
+            # one retry on fresh ports makes that race harmless. Real failures repeat.
+            if attempt == 2:
+                raise
+            shutil.rmtree(cp.state_dir, ignore_errors=True)
+    raise AssertionError("unreachable")
 
 
 def down(name: str) -> bool:

@@ -25,9 +25,11 @@ from pathlib import Path
 import pytest
 from kubernetes import client
 
-from . import config, control_plane, openshift
+from . import config as harness_config
+from . import control_plane, openshift
 from .cluster import Cluster
 from .router import FakeRouter
+from .waiting import wait_until
 
 FLAVOURS = ("openshift", "kubernetes")
 
@@ -66,7 +68,9 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     lines = []
     for flavour in FLAVOURS:
         path = external_kubeconfig(config, flavour)
-        where = f"external, {path}" if path else f"harness, on demand ({config.cache_root()})"
+        where = (
+            f"external, {path}" if path else f"harness, on demand ({harness_config.cache_root()})"
+        )
         lines.append(f"litemaas {flavour} cluster: {where}")
     return lines
 
@@ -89,7 +93,7 @@ class ClusterManager:
                 self._clusters[flavour] = (
                     self._external(flavour, path) if path else self._own(flavour)
                 )
-            except (config.MissingBinariesError, control_plane.HarnessError) as exc:
+            except (harness_config.MissingBinariesError, control_plane.HarnessError) as exc:
                 self._failures[flavour] = f"{flavour} cluster unavailable: {exc}"
                 pytest.fail(self._failures[flavour], pytrace=False)
         return self._clusters[flavour]
@@ -143,7 +147,7 @@ class ClusterManager:
 
 
 def _domain() -> str:
-    return os.environ.get("LITEMAAS_APPS_DOMAIN", config.DEFAULT_DOMAIN)
+    return os.environ.get("LITEMAAS_APPS_DOMAIN", harness_config.DEFAULT_DOMAIN)
 
 
 @pytest.fixture(scope="session")
@@ -173,7 +177,11 @@ def cluster(request: pytest.FixtureRequest) -> Cluster:
 
 @pytest.fixture
 def namespace(cluster: Cluster, request: pytest.FixtureRequest) -> Iterator[str]:
-    """A new namespace named after the test; deletion is requested, not awaited, afterwards."""
+    """A new namespace named after the test, with its default ServiceAccount in place.
+
+    Deletion is requested, not awaited, afterwards: waiting for finalizers would slow every
+    test, and the names never repeat.
+    """
     stem = re.sub(r"[^a-z0-9]+", "-", request.node.name.lower()).strip("-")[:40].strip("-")
     name = f"t-{stem}-{secrets.token_hex(3)}"
     with cluster.api_client() as api:
@@ -182,6 +190,12 @@ def namespace(cluster: Cluster, request: pytest.FixtureRequest) -> Iterator[str]
             client.V1Namespace(
                 metadata=client.V1ObjectMeta(name=name, labels={"litemaas.io/test": "true"})
             )
+        )
+        # Like Kubernetes' own e2e framework: pods are refused until the default SA exists.
+        wait_until(
+            lambda: core.read_namespaced_service_account("default", name),
+            timeout=30,
+            what=f"ServiceAccount {name}/default",
         )
         try:
             yield name
