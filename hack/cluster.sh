@@ -48,7 +48,7 @@ build_k8s() {
   if ((ok)) && [[ $("$W/bin/kube-apiserver" --version 2>/dev/null) == "Kubernetes $K8S_VERSION" ]]; then
     log "kubernetes $K8S_VERSION: reusing $W/bin"; return
   fi
-  log "kubernetes $K8S_VERSION: building ${bins[*]} (cold: ~7 min on 2 cores)"
+  log "kubernetes $K8S_VERSION: building ${bins[*]} (cold: ~8 min on 2 cores)"
   mkdir -p "$W/bin"; cd "$W"
   [[ -f go.mod ]] || go mod init local/k8s-bins >/dev/null 2>&1
   # k8s.io/kubernetes replaces its staging modules with ./staging/... and requires v0.0.0, so

@@ -82,7 +82,7 @@ def require_binaries() -> None:
         missing.append(str(kwok_stages()))
     if missing:
         raise MissingBinariesError(
-            "control-plane binaries missing (run `hack/cluster.sh build` first; it takes ~10 min"
+            "control-plane binaries missing (run `hack/cluster.sh build` first; it takes ~11 min"
             " cold, seconds when cached):\n  " + "\n  ".join(missing)
         )
 
