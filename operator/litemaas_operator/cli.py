@@ -18,6 +18,7 @@ from .api.crd import crd_manifest
 from .api.identity import NAME_MAX_LENGTH, NAME_MESSAGE, NAME_PATTERN
 from .facts import ClusterFacts, Instance
 from .render import desired_state, group_manifest
+from .render.endpoints import default_host
 from .render.names import Names
 from .render.secrets import credentials_store
 
@@ -99,8 +100,8 @@ def render_documents(
     predicted = {}
     if openshift and domain:
         predicted = {
-            "frontend_host": f"{names.frontend_route}-{instance.namespace}.{domain}",
-            "litellm_host": f"{names.litellm_route}-{instance.namespace}.{domain}",
+            "frontend_host": default_host(names.frontend_route, instance.namespace, domain),
+            "litellm_host": default_host(names.litellm_route, instance.namespace, domain),
         }
     values = credentials.placeholders(spec)
     external = None

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+
 from support.crs import CRs, install_crd
 from support.operator import OperatorProcess
 
@@ -42,4 +43,3 @@ def operator(cluster: Any, namespace: str, litemaas_crd: None) -> Iterator[Opera
         remaining.delete(cr["metadata"]["name"])
         remaining.wait_gone(cr["metadata"]["name"], timeout=30)
     proc.stop()
-

@@ -6,6 +6,7 @@ import time
 from typing import Any
 
 import pytest
+
 from harness.waiting import wait_until
 from support.crs import CRs, sample
 from support.operator import OperatorProcess
@@ -34,8 +35,14 @@ def test_sample_becomes_ready(cluster, crs: CRs, operator: OperatorProcess, name
     assert status["observedGeneration"] == cr["metadata"]["generation"]
     assert status["platform"] == cluster.flavour
     types = {c["type"]: c["status"] for c in status["conditions"]}
-    for ctype in ("DatabaseReady", "RedisReady", "LiteLLMReady", "BackendReady",
-                  "FrontendReady", "AuthReady"):
+    for ctype in (
+        "DatabaseReady",
+        "RedisReady",
+        "LiteLLMReady",
+        "BackendReady",
+        "FrontendReady",
+        "AuthReady",
+    ):
         assert types[ctype] == "True", ctype
     assert types["Reconciling"] == "False" and types["Stalled"] == "False"
     assert status["urls"]["frontend"].startswith("https://litemaas-")
@@ -67,8 +74,10 @@ def test_credentials_survive_restart_upgrade_and_spec_change(
     assert backend_after is not None and backend_before is not None
     for key in ("jwt-secret", "admin-api-keys", "litellm-api-key", "database-url"):
         assert backend_after[key] == backend_before[key], key
-    env = {e.name: e.value for e in
-           crs.deployment("litemaas-backend").spec.template.spec.containers[0].env}
+    env = {
+        e.name: e.value
+        for e in crs.deployment("litemaas-backend").spec.template.spec.containers[0].env
+    }
     assert env["LOG_LEVEL"] == "debug"
     image = crs.deployment("litemaas-backend").spec.template.spec.containers[0].image
     assert image.endswith("litemaas-backend:0.5.1")
@@ -81,8 +90,13 @@ def test_drift_is_restored(cluster, crs: CRs, operator: OperatorProcess, namespa
 
     crs.apps.delete_namespaced_deployment(backend, namespace)
     started = time.monotonic()
-    wait_until(lambda: (d := crs.deployment(backend)) is not None
-               and d.metadata.deletion_timestamp is None, 30, what="backend re-created")
+    wait_until(
+        lambda: (
+            (d := crs.deployment(backend)) is not None and d.metadata.deletion_timestamp is None
+        ),
+        30,
+        what="backend re-created",
+    )
     recreated = time.monotonic() - started
 
     # Another field manager takes over fields the operator owns.
@@ -142,10 +156,13 @@ def test_delete_keeps_data_and_recreate_reuses_it(
 
     crs.delete()
     crs.wait_gone()
-    wait_until(lambda: crs.deployment("litemaas-backend") is None, 60,
-               what="children garbage-collected")
-    claims = {p.metadata.name: p for p in
-              crs.core.list_namespaced_persistent_volume_claim(namespace).items}
+    wait_until(
+        lambda: crs.deployment("litemaas-backend") is None, 60, what="children garbage-collected"
+    )
+    claims = {
+        p.metadata.name: p
+        for p in crs.core.list_namespaced_persistent_volume_claim(namespace).items
+    }
     assert {"data-litemaas-postgres-0", "litemaas-backend-backup"} <= set(claims)
     assert all(not p.metadata.owner_references for p in claims.values())
     assert crs.secret("litemaas-credentials") == credentials
@@ -161,8 +178,9 @@ def sample_for_again(cluster: Any) -> dict[str, Any]:
     return sample("litemaas-cr" if cluster.flavour == "openshift" else "litemaas-kubernetes")
 
 
-def test_delete_claim_opt_in_removes_data(cluster, crs: CRs, operator: OperatorProcess,
-                                          namespace: str):
+def test_delete_claim_opt_in_removes_data(
+    cluster, crs: CRs, operator: OperatorProcess, namespace: str
+):
     body = sample_for(cluster, crs)
     body["spec"]["database"] = {"deleteClaimOnDelete": True}
     crs.create(body)
@@ -171,9 +189,11 @@ def test_delete_claim_opt_in_removes_data(cluster, crs: CRs, operator: OperatorP
     crs.wait_gone()
 
     def data_gone() -> bool:
-        names = {p.metadata.name for p in
-                 crs.core.list_namespaced_persistent_volume_claim(namespace).items
-                 if p.metadata.deletion_timestamp is None}
+        names = {
+            p.metadata.name
+            for p in crs.core.list_namespaced_persistent_volume_claim(namespace).items
+            if p.metadata.deletion_timestamp is None
+        }
         return not names & {"data-litemaas-postgres-0", "litemaas-backend-backup"}
 
     wait_until(data_gone, 30, what="PVCs deleted on opt-in")
@@ -220,7 +240,10 @@ def test_operator_never_writes_the_spec(cluster, crs: CRs, operator: OperatorPro
     operator.restart()
     crs.wait_condition("litemaas", "Ready")
     cr = crs.get()
-    writers = [e["manager"] for e in cr["metadata"].get("managedFields") or []
-               if "f:spec" in (e.get("fieldsV1") or {})]
+    writers = [
+        e["manager"]
+        for e in cr["metadata"].get("managedFields") or []
+        if "f:spec" in (e.get("fieldsV1") or {})
+    ]
     assert writers and not any("litemaas" in w or "kopf" in w for w in writers), writers
     assert cr["metadata"]["generation"] == 1  # any spec write would have bumped it

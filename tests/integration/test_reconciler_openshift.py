@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import pytest
-from harness.waiting import wait_until
 from kubernetes import client
+
+from harness.waiting import wait_until
+from litemaas_operator.render.endpoints import default_host
 from support.crs import CRs, sample
 from support.operator import OperatorProcess
 
@@ -32,22 +35,26 @@ def oauth_client(cluster: Any, name: str) -> dict[str, Any] | None:
 def group_users(cluster: Any, name: str) -> list[str] | None:
     api = client.CustomObjectsApi(cluster.api_client())
     try:
-        return api.get_cluster_custom_object("user.openshift.io", "v1", "groups", name).get(
-            "users") or []
+        return (
+            api.get_cluster_custom_object("user.openshift.io", "v1", "groups", name).get("users")
+            or []
+        )
     except client.ApiException as err:
         if err.status == 404:
             return None
         raise
 
 
-def test_oauthclient_follows_the_route_host(cluster, crs: CRs, operator: OperatorProcess,
-                                            namespace: str):
+def test_oauthclient_follows_the_route_host(
+    cluster, crs: CRs, operator: OperatorProcess, namespace: str
+):
     crs.create(sample("litemaas-cr"))
     cr = crs.wait_ready()
-    host = f"litemaas-{namespace}.{cluster.domain}"
+    # The router's <route>-<namespace> host, shortened when the label would pass 63 chars.
+    host = default_host("litemaas", namespace, cluster.domain)
     assert cr["status"]["urls"] == {
         "frontend": f"https://{host}",
-        "litellm": f"https://litemaas-litellm-{namespace}.{cluster.domain}",
+        "litellm": f"https://{default_host('litemaas-litellm', namespace, cluster.domain)}",
     }
     name = f"litemaas-{namespace}-litemaas"
     oc = oauth_client(cluster, name)
@@ -66,21 +73,29 @@ def test_oauthclient_follows_the_route_host(cluster, crs: CRs, operator: Operato
     client.CustomObjectsApi(cluster.api_client()).patch_namespaced_custom_object(
         "route.openshift.io", "v1", namespace, "routes", "litemaas", {"spec": {"host": new_host}}
     )
-    wait_until(lambda: crs.secret("litemaas-backend")["cors-origin"] == f"https://{new_host}",
-               30, what="derived URLs follow the new host")
+    wait_until(
+        lambda: crs.secret("litemaas-backend")["cors-origin"] == f"https://{new_host}",
+        30,
+        what="derived URLs follow the new host",
+    )
     backend = crs.secret("litemaas-backend")
     assert backend["oauth-callback-url"] == f"https://{new_host}/api/auth/callback"
-    assert oauth_client(cluster, name)["redirectURIs"] == [
-        f"https://{new_host}/api/auth/callback"
-    ]
+    assert oauth_client(cluster, name)["redirectURIs"] == [f"https://{new_host}/api/auth/callback"]
     wait_until(
-        lambda: crs.deployment("litemaas-backend").spec.template.metadata.annotations[
-            "litemaas.io/config-hash"] != old_hash,
+        lambda: (
+            crs.deployment("litemaas-backend").spec.template.metadata.annotations[
+                "litemaas.io/config-hash"
+            ]
+            != old_hash
+        ),
         30,
         what="backend rolled",
     )
-    wait_until(lambda: crs.get()["status"]["urls"]["frontend"] == f"https://{new_host}", 30,
-               what="status URL updated")
+    wait_until(
+        lambda: crs.get()["status"]["urls"]["frontend"] == f"https://{new_host}",
+        30,
+        what="status URL updated",
+    )
 
     crs.delete()
     crs.wait_gone()
@@ -93,10 +108,11 @@ def test_serviceaccount_oauth_mode(cluster, crs: CRs, operator: OperatorProcess,
     crs.create(body)
     crs.wait_ready()
     account = crs.core.read_namespaced_service_account("litemaas-litemaas", namespace)
-    host = f"litemaas-{namespace}.{cluster.domain}"
-    assert account.metadata.annotations[
-        "serviceaccounts.openshift.io/oauth-redirecturi.litemaas"
-    ] == f"https://{host}/api/auth/callback"
+    host = default_host("litemaas", namespace, cluster.domain)
+    assert (
+        account.metadata.annotations["serviceaccounts.openshift.io/oauth-redirecturi.litemaas"]
+        == f"https://{host}/api/auth/callback"
+    )
     backend = crs.secret("litemaas-backend")
     assert backend["oauth-client-id"] == f"system:serviceaccount:{namespace}:litemaas-litemaas"
     token = crs.secret("litemaas-oauth-token")["token"]
@@ -119,8 +135,11 @@ def test_two_instances_share_groups(cluster, namespace: str, litemaas_crd):
         crs_b.create(b)
         crs_a.wait_ready()
         crs_b.wait_ready()
-        wait_until(lambda: group_users(cluster, "litemaas-admins") == ["admin", "alice", "bob"],
-                   30, what="union of both instances' admins")
+        wait_until(
+            lambda: group_users(cluster, "litemaas-admins") == ["admin", "alice", "bob"],
+            30,
+            what="union of both instances' admins",
+        )
         assert group_users(cluster, "litemaas-users") == ["dave"]
         # Two OAuthClients, one per instance.
         assert oauth_client(cluster, f"litemaas-{namespace}-litemaas")
@@ -128,35 +147,48 @@ def test_two_instances_share_groups(cluster, namespace: str, litemaas_crd):
 
         # A person adds a member by hand; the operator keeps it.
         api = client.CustomObjectsApi(cluster.api_client())
-        api.patch_cluster_custom_object("user.openshift.io", "v1", "groups", "litemaas-admins",
-                                        {"users": ["admin", "alice", "bob", "carol"]})
+        api.patch_cluster_custom_object(
+            "user.openshift.io",
+            "v1",
+            "groups",
+            "litemaas-admins",
+            {"users": ["admin", "alice", "bob", "carol"]},
+        )
         crs_a.delete()
         crs_a.wait_gone()
-        wait_until(lambda: group_users(cluster, "litemaas-admins") == ["admin", "bob", "carol"],
-                   30, what="only A's own member removed")
-        assert group_users(cluster, "litemaas-users") is None  # emptied and ours: deleted
+        wait_until(
+            lambda: group_users(cluster, "litemaas-admins") == ["admin", "bob", "carol"],
+            30,
+            what="only A's own member removed",
+        )
+        assert group_users(cluster, "litemaas-users") == []  # B still manages it, empty
         assert oauth_client(cluster, f"litemaas-{namespace}-litemaas") is None
         assert oauth_client(cluster, f"litemaas-{other}-litemaas")
 
         crs_b.delete()
         crs_b.wait_gone()
-        wait_until(lambda: group_users(cluster, "litemaas-admins") == ["carol"], 30,
-                   what="hand-added member survives both instances")
+        wait_until(
+            lambda: group_users(cluster, "litemaas-admins") == ["carol"],
+            30,
+            what="hand-added member survives both instances",
+        )
+        assert group_users(cluster, "litemaas-users") is None  # emptied and ours: deleted
     finally:
         proc.stop()
         api = client.CustomObjectsApi(cluster.api_client())
         for group in ("litemaas-admins", "litemaas-readonly", "litemaas-users"):
-            try:
+            with contextlib.suppress(client.ApiException):
                 api.delete_cluster_custom_object("user.openshift.io", "v1", "groups", group)
-            except client.ApiException:
-                pass
         crs_a.core.delete_namespace(other)
 
 
 def test_semantic_problem_is_reported_not_crashed(cluster, crs, operator, namespace: str):
     """A CR the schema accepts but the cluster cannot serve stalls with a clear reason."""
     body = sample("litemaas-cr")
-    body["spec"]["platform"] = "kubernetes"  # so auth defaults to oidc, which is not configured
+    # Plain-Kubernetes mode: Ingress hosts under spec.domain, and auth defaults to OIDC, which
+    # this CR does not configure.
+    body["spec"]["platform"] = "kubernetes"
+    body["spec"]["domain"] = "apps.example.com"
     crs.create(body)
     stalled = crs.wait_condition("litemaas", "Stalled", "True")
     assert stalled["reason"] == "OIDCNotConfigured"

@@ -8,9 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from harness.waiting import wait_until
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
+
+from harness.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 GROUP, VERSION, PLURAL = "litemaas.io", "v1alpha1", "litemaases"

@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic.alias_generators import to_camel
+
 from .. import credentials as cred
 from ..api.spec import LiteMaaSSpec
 from ..facts import ClusterFacts, Instance, Platform
@@ -152,7 +154,7 @@ async def ensure_credentials(
             kube,
             instance.namespace,
             (ref.name, ref.key),
-            f"spec.secrets.{c.spec_field}",
+            f"spec.secrets.{to_camel(c.spec_field)}",
             "backend",
             gathered,
         )

@@ -115,12 +115,15 @@ class Kube:
         )
         response = await self.api.call_api(*request)
         raw = await response.read()
-        data: dict[str, Any] = json.loads(raw) if raw else {}
+        try:
+            data: dict[str, Any] = json.loads(raw) if raw else {}
+        except ValueError:  # e.g. "404 page not found" for an API group that is not served
+            data = {}
         if not 200 <= response.status < 300:
             raise ApiError(
                 response.status,
                 str(data.get("reason") or response.reason),
-                str(data.get("message") or raw[:200]),
+                str(data.get("message") or raw[:200].decode(errors="replace")),
             )
         return data
 

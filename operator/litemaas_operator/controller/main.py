@@ -74,9 +74,7 @@ def login(logger: logging.Logger, settings: kopf.OperatorSettings, **kwargs: Any
     if not OPTIONS.kubeconfig:
         return kopf.login_via_client(logger=logger, settings=settings, **kwargs)
     config = kubernetes.client.Configuration()
-    kubernetes.config.load_kube_config(
-        config_file=OPTIONS.kubeconfig, client_configuration=config
-    )
+    kubernetes.config.load_kube_config(config_file=OPTIONS.kubeconfig, client_configuration=config)
     header = config.get_api_key_with_prefix("BearerToken") or ""
     scheme, _, token = header.rpartition(" ")
     return kopf.ConnectionInfo(

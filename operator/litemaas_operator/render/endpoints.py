@@ -7,6 +7,7 @@ that does not exist yet is reported as something to wait for, never guessed.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -73,6 +74,30 @@ def resolve_auth_mode(spec: LiteMaaSSpec, facts: ClusterFacts) -> AuthMode:
     return "oauthclient" if facts.platform == "openshift" else "oidc"
 
 
+def default_host(name: str, namespace: str, domain: str) -> str:
+    """``<name>-<namespace>.<domain>``, as OpenShift's router names hosts.
+
+    A DNS label holds at most 63 characters; when ``<name>-<namespace>`` is longer, the router
+    would refuse to admit the Route, so a shortened label with a hash of the full one is used.
+    """
+    label = f"{name}-{namespace}"
+    if len(label) > 63:
+        digest = hashlib.sha256(label.encode()).hexdigest()[:8]
+        label = f"{label[:54].rstrip('-')}-{digest}"
+    return f"{label}.{domain}"
+
+
+def route_host(
+    explicit: str | None, name: str, instance: Instance, domain: str | None
+) -> str | None:
+    """The host to write into a Route's spec: the user's, or one the router could not make."""
+    if explicit:
+        return explicit
+    if domain and len(f"{name}-{instance.namespace}") > 63:
+        return default_host(name, instance.namespace, domain)
+    return None  # leave it to the router
+
+
 def _host(
     explicit: str | None,
     observed: str | None,
@@ -83,6 +108,8 @@ def _host(
     component: str,
     problems: list[Problem],
 ) -> str | None:
+    if routing == "route":
+        explicit = route_host(explicit, default_name, instance, domain)
     if explicit:
         return explicit
     if routing == "route":
@@ -98,7 +125,7 @@ def _host(
         )
         return None
     if domain:
-        return f"{default_name}-{instance.namespace}.{domain}"
+        return default_host(default_name, instance.namespace, domain)
     problems.append(
         Problem(
             "invalid",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .context import RenderContext
+from .endpoints import route_host
 from .names import Component, labels
 
 
@@ -84,7 +85,12 @@ def build(ctx: RenderContext) -> list[dict[str, Any]]:
     for name, service, component, explicit, resolved in targets:
         if ep.routing == "route":
             # An empty host is left for the router to assign; we then read it back.
-            out.append(_route(ctx, name, service, component, explicit))
+            domain = ctx.spec.domain or ctx.facts.domain
+            out.append(
+                _route(
+                    ctx, name, service, component, route_host(explicit, name, ctx.instance, domain)
+                )
+            )
         elif resolved:
             out.append(_ingress(ctx, name, service, component, resolved))
     return out
