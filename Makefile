@@ -1,0 +1,33 @@
+# litemaas-operator: the everyday commands. `make demo` and `make test` work on a fresh machine.
+PYTHON ?= python3
+PYTEST_ARGS ?=
+
+.PHONY: setup demo demo-down test test-unit lint crd bench
+
+setup:  ## Python package and test tools, Debian packages, harness binaries (cached)
+	$(PYTHON) -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	bash .ci/harness.sh
+	bash .ci/tools.sh
+
+demo: setup  ## local OpenShift-flavoured cluster + operator + sample CR, until Ready
+	bash hack/demo.sh up
+
+demo-down:  ## stop the demo operator and cluster
+	bash hack/demo.sh down
+
+test: setup lint  ## the whole suite: unit, integration, e2e (starts its own clusters)
+	$(PYTHON) -m pytest tests $(PYTEST_ARGS)
+
+test-unit:  ## unit tests only, no cluster
+	$(PYTHON) -m pytest tests/unit $(PYTEST_ARGS)
+
+lint:  ## ruff, and the generated CRD is up to date
+	$(PYTHON) -m ruff check .
+	$(PYTHON) -m ruff format --check .
+	litemaas-operator crd --check
+
+crd:  ## regenerate crds/ from the pydantic models
+	litemaas-operator crd
+
+bench: setup  ## speed, API requests and memory at 1, 10 and 100 CRs
+	$(PYTHON) bench/run.py --json bench/results.json
