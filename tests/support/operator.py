@@ -34,10 +34,14 @@ class OperatorProcess:
         *,
         resync_seconds: float = 30,
         extra_env: dict[str, str] | None = None,
+        log_format: str = "plain",
+        verbose: bool = True,
     ) -> None:
         self.kubeconfig = kubeconfig
         self.namespaces = namespaces
         self.resync_seconds = resync_seconds
+        self.log_format = log_format
+        self.verbose = verbose
         self.env = {**os.environ, **(extra_env or {})}
         self.log_path = Path(tempfile.mkstemp(prefix="litemaas-operator-", suffix=".log")[1])
         self.proc: subprocess.Popen[bytes] | None = None
@@ -55,15 +59,16 @@ class OperatorProcess:
             "--kubeconfig",
             str(self.kubeconfig),
             "--log-format",
-            "plain",
+            self.log_format,
             "--health-port",
             str(self.health_port),
             "--metrics-port",
             str(self.metrics_port),
             "--resync-seconds",
             str(self.resync_seconds),
-            "--verbose",
         ]
+        if self.verbose:
+            args.append("--verbose")
         for ns in self.namespaces:
             args += ["--namespace", ns]
         log = self.log_path.open("ab")

@@ -59,7 +59,9 @@ async def _wait(trigger: asyncio.Event, stopped: Any, timeout: float) -> None:
             await asyncio.wait_for(trigger.wait(), timeout=min(remaining, 1.0))
 
 
-@kopf.daemon(GROUP, VERSION, PLURAL, cancellation_timeout=10.0)
+# The loop notices the stop flag within a second; a reconcile in flight gets 5 s to finish
+# before it is cancelled.
+@kopf.daemon(GROUP, VERSION, PLURAL, cancellation_backoff=5.0, cancellation_timeout=10.0)
 async def reconcile_loop(
     body: kopf.Body, name: str, namespace: str, stopped: Any, logger: logging.Logger, **_: Any
 ) -> None:
