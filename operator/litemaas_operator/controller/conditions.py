@@ -84,7 +84,9 @@ def component_conditions(obs: Observation) -> dict[str, tuple[bool, str, str, bo
     for key in COMPONENTS:
         state = obs.components.get(key)
         problem = problems_by.get(key)
-        if problem is not None and (state is None or not state.ready):
+        # An invalid input marks its component not ready even while old pods still run: the
+        # component cannot reach the desired state until a person acts.
+        if problem is not None and (problem.kind == "invalid" or state is None or not state.ready):
             out[key] = (False, problem.reason, problem.message, problem.kind == "invalid")
             continue
         if state is None:

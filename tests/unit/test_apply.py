@@ -1,0 +1,87 @@
+"""Drift detection, ownership and pruning decisions of the apply step."""
+
+from __future__ import annotations
+
+from litemaas_operator.controller.apply import (
+    contains,
+    needs_apply,
+    owner_reference,
+    prunable,
+    with_owner,
+)
+from litemaas_operator.render.names import RETAIN_LABEL
+
+CR = {"metadata": {"name": "lm", "namespace": "ns", "uid": "u-1"}}
+
+
+def deployment(**spec):
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "lm-backend", "namespace": "ns"},
+        "spec": spec,
+    }
+
+
+def test_server_defaults_are_not_drift():
+    desired = deployment(replicas=1, template={"spec": {"containers": [{"name": "a"}]}})
+    live = deployment(
+        replicas=1,
+        revisionHistoryLimit=10,
+        template={
+            "spec": {
+                "containers": [{"name": "a", "terminationMessagePath": "/dev/x"}],
+                "dnsPolicy": "ClusterFirst",
+            }
+        },
+    )
+    live["status"] = {"readyReplicas": 1}
+    assert not needs_apply(desired, live)
+
+
+def test_changed_or_missing_fields_are_drift():
+    desired = deployment(replicas=1)
+    assert needs_apply(desired, None)
+    assert needs_apply(desired, deployment(replicas=3))
+    assert needs_apply(desired, deployment())
+
+
+def test_lists_compare_item_by_item_and_empty_matches_absent():
+    assert contains({"env": [{"name": "A", "value": "1"}]}, {"env": [{"name": "A", "value": "1"}]})
+    assert not contains(
+        {"env": [{"name": "A", "value": "2"}]}, {"env": [{"name": "A", "value": "1"}]}
+    )
+    assert not contains({"env": [{"name": "A"}, {"name": "B"}]}, {"env": [{"name": "A"}]})
+    assert contains({}, {"volumes": []})
+    assert not contains({"flag": 1}, {"flag": True})
+
+
+def test_owner_reference_only_where_garbage_collection_is_wanted():
+    owner = owner_reference(CR)
+    assert owner["controller"] and owner["blockOwnerDeletion"] and owner["uid"] == "u-1"
+    owned = with_owner(deployment(), owner)
+    assert owned["metadata"]["ownerReferences"] == [owner]
+    retained = {
+        "apiVersion": "v1",
+        "kind": "PersistentVolumeClaim",
+        "metadata": {"name": "data", "namespace": "ns", "labels": {RETAIN_LABEL: "true"}},
+    }
+    assert "ownerReferences" not in with_owner(retained, owner)["metadata"]
+    cluster_scoped = {
+        "apiVersion": "oauth.openshift.io/v1",
+        "kind": "OAuthClient",
+        "metadata": {"name": "c"},
+    }
+    assert "ownerReferences" not in with_owner(cluster_scoped, owner)["metadata"]
+
+
+def test_prune_spares_volumes_retained_data_and_protected_names():
+    live = [
+        {"kind": "Deployment", "metadata": {"name": "lm-redis"}},
+        {"kind": "Deployment", "metadata": {"name": "lm-backend"}},
+        {"kind": "PersistentVolumeClaim", "metadata": {"name": "lm-backend-backup"}},
+        {"kind": "Secret", "metadata": {"name": "lm-credentials"}},
+        {"kind": "Secret", "metadata": {"name": "kept", "labels": {RETAIN_LABEL: "true"}}},
+    ]
+    gone = prunable(live, {("Deployment", "lm-backend")}, {"lm-credentials"})
+    assert [o["metadata"]["name"] for o in gone] == ["lm-redis"]
