@@ -1,0 +1,762 @@
+"""The operator's install, in one place: RBAC rules, the operator Deployment, the CRD.
+
+``hack/gen_install.py`` writes from this module the plain kustomize install (``manifests/``),
+the Helm chart's generated templates (``charts/operator/``) and the OLM bundle (``bundle/``),
+so the three install paths cannot drift apart; a unit test fails when a committed file
+differs from what is generated here.
+
+The rules are derived from what the operator really calls (``controller.kube.KINDS`` and the
+Kopf watches in ``controller.handlers``) and proven sufficient by the e2e tests, which run the
+operator with nothing but the ServiceAccount's token.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from . import __version__
+from .api import GROUP, PLURAL, VERSION, LiteMaaSSpec
+from .api.crd import crd_manifest
+from .render import pods
+
+NAME = "litemaas-operator"
+NAMESPACE = "litemaas-operator-system"
+SERVICE_ACCOUNT = NAME
+IMAGE_REPOSITORY = "quay.io/rh-aiservices-bu/litemaas-operator"
+IMAGE = f"{IMAGE_REPOSITORY}:{__version__}"
+HEALTH_PORT = 8080
+METRICS_PORT = 8081
+LABELS = {"app.kubernetes.io/name": NAME, "app.kubernetes.io/component": "operator"}
+RESOURCES = {
+    "requests": {"cpu": "50m", "memory": "128Mi"},
+    "limits": {"cpu": "500m", "memory": "512Mi"},
+}
+
+# Verbs on the namespaced children. No `update`: the operator writes them with server-side
+# apply (PATCH, which creates a missing object, hence `create`), merge patches and deletes.
+CHILD_VERBS = ["get", "list", "watch", "create", "patch", "delete"]
+# (api group, resources) of the namespaced children; `controller.kube.KINDS` is their source
+# and a unit test checks that every namespaced kind there (and every Kopf watch) is covered.
+CHILDREN: list[tuple[str, list[str]]] = [
+    ("", ["configmaps", "persistentvolumeclaims", "secrets", "serviceaccounts", "services"]),
+    ("apps", ["deployments", "statefulsets"]),
+    ("networking.k8s.io", ["ingresses", "networkpolicies"]),
+    ("route.openshift.io", ["routes"]),
+]
+
+
+def rule(group: str, resources: list[str], verbs: list[str], **extra: Any) -> dict[str, Any]:
+    """One PolicyRule."""
+    return {"apiGroups": [group], "resources": resources, **extra, "verbs": verbs}
+
+
+def namespaced_rules() -> list[dict[str, Any]]:
+    """Rights in each watched namespace (ClusterRole when watching all namespaces)."""
+    return [
+        *(rule(group, resources, CHILD_VERBS) for group, resources in CHILDREN),
+        # OpenShift checks this subresource when a Route sets spec.host (routing.*.host).
+        rule("route.openshift.io", ["routes/custom-host"], ["create"]),
+        # The CR: watched by Kopf, finalizer and Kopf's annotations patched, spec never written.
+        rule(GROUP, [PLURAL], ["get", "list", "watch", "patch"]),
+        rule(GROUP, [f"{PLURAL}/status"], ["get", "patch", "update"]),
+        # ownerReferences with blockOwnerDeletion (OwnerReferencesPermissionEnforcement).
+        rule(GROUP, [f"{PLURAL}/finalizers"], ["update"]),
+        # Kopf posts Events (warnings and errors only) about the CR.
+        rule("", ["events"], ["create"]),
+    ]
+
+
+def cluster_rules() -> list[dict[str, Any]]:
+    """Rights that only exist cluster-wide: discovery of CRDs, OpenShift's cluster objects."""
+    return [
+        # Kopf scans CRDs to find the resources it serves.
+        rule("apiextensions.k8s.io", ["customresourcedefinitions"], ["get", "list", "watch"]),
+        # One OAuthClient per instance (auth.mode oauthclient), labelled with its owner.
+        rule("oauth.openshift.io", ["oauthclients"], ["get", "list", "create", "patch", "delete"]),
+        # The litemaas-admins/-readonly/-users Groups (spec.groups.manage).
+        rule("user.openshift.io", ["groups"], ["get", "create", "update", "delete"]),
+        # The apps domain, from the one cluster Ingress config.
+        rule("config.openshift.io", ["ingresses"], ["get"], resourceNames=["cluster"]),
+    ]
+
+
+def clusterwide_rules() -> list[dict[str, Any]]:
+    """Extra rights when watching all namespaces: Kopf follows namespaces then."""
+    return [rule("", ["namespaces"], ["list", "watch"])]
+
+
+def user_roles() -> list[dict[str, Any]]:
+    """ClusterRoles aggregated into admin/edit/view, so namespace users can manage LiteMaaS."""
+    edit = ["get", "list", "watch", "create", "update", "patch", "delete", "deletecollection"]
+    roles = []
+    for suffix, verbs, aggregate in (
+        ("editor", edit, ["admin", "edit"]),
+        ("viewer", ["get", "list", "watch"], ["view"]),
+    ):
+        labels = {**LABELS, "app.kubernetes.io/component": "rbac"}
+        labels |= {f"rbac.authorization.k8s.io/aggregate-to-{a}": "true" for a in aggregate}
+        roles.append(
+            {
+                "apiVersion": "rbac.authorization.k8s.io/v1",
+                "kind": "ClusterRole",
+                "metadata": {"name": f"{NAME}-litemaas-{suffix}", "labels": labels},
+                "rules": [
+                    rule(GROUP, [PLURAL], verbs),
+                    rule(GROUP, [f"{PLURAL}/status"], ["get", "list", "watch"]),
+                ],
+            }
+        )
+    return roles
+
+
+def env(watch_namespace: dict[str, Any]) -> list[dict[str, Any]]:
+    """The operator container's environment; ``watch_namespace`` is WATCH_NAMESPACE's entry."""
+    return [
+        {"name": "WATCH_NAMESPACE", **watch_namespace},
+        {"name": "HEALTH_PORT", "value": str(HEALTH_PORT)},
+        {"name": "METRICS_PORT", "value": str(METRICS_PORT)},
+        {"name": "LOG_FORMAT", "value": "json"},
+    ]
+
+
+def deployment_spec(
+    image: str = IMAGE, watch_namespace: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The operator Deployment's spec: one replica (Kopf has no leader election), Recreate."""
+    probe = {
+        "httpGet": {"path": "/healthz", "port": "health"},
+        "periodSeconds": 20,
+        "timeoutSeconds": 5,
+        "failureThreshold": 3,
+    }
+    return {
+        "replicas": 1,
+        "strategy": {"type": "Recreate"},
+        "selector": {"matchLabels": dict(LABELS)},
+        "template": {
+            "metadata": {
+                "labels": dict(LABELS),
+                "annotations": {"kubectl.kubernetes.io/default-container": "operator"},
+            },
+            "spec": {
+                "serviceAccountName": SERVICE_ACCOUNT,
+                "securityContext": {
+                    "runAsNonRoot": True,
+                    "seccompProfile": {"type": "RuntimeDefault"},
+                },
+                "terminationGracePeriodSeconds": 30,
+                "containers": [
+                    {
+                        "name": "operator",
+                        "image": image,
+                        "imagePullPolicy": "IfNotPresent",
+                        "env": env(watch_namespace or {"value": ""}),
+                        "ports": [
+                            {"name": "health", "containerPort": HEALTH_PORT},
+                            {"name": "metrics", "containerPort": METRICS_PORT},
+                        ],
+                        "livenessProbe": {**probe, "initialDelaySeconds": 15},
+                        "readinessProbe": {**probe, "initialDelaySeconds": 5},
+                        "resources": copy.deepcopy(RESOURCES),
+                        "securityContext": {
+                            "allowPrivilegeEscalation": False,
+                            "readOnlyRootFilesystem": True,
+                            "runAsNonRoot": True,
+                            "capabilities": {"drop": ["ALL"]},
+                        },
+                        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
+                    }
+                ],
+                "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}}],
+            },
+        },
+    }
+
+
+def _meta(name: str, namespace: str | None = None) -> dict[str, Any]:
+    meta: dict[str, Any] = {"name": name, "labels": dict(LABELS)}
+    if namespace:
+        meta["namespace"] = namespace
+    return meta
+
+
+def _cluster_role(name: str, rules: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "ClusterRole",
+        "metadata": _meta(name),
+        "rules": rules,
+    }
+
+
+def _cluster_binding(name: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "ClusterRoleBinding",
+        "metadata": _meta(name),
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": name},
+        "subjects": [{"kind": "ServiceAccount", "name": SERVICE_ACCOUNT, "namespace": NAMESPACE}],
+    }
+
+
+def kustomize_files() -> dict[str, list[dict[str, Any]]]:
+    """``manifests/<file>``: its documents (all namespaces watched; kustomize can narrow)."""
+    sa = {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": _meta(SERVICE_ACCOUNT)}
+    sa["metadata"]["namespace"] = NAMESPACE
+    namespace = {
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {
+            "name": NAMESPACE,
+            "labels": {**LABELS, "pod-security.kubernetes.io/enforce": "restricted"},
+        },
+    }
+    deployment = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": _meta(NAME, NAMESPACE),
+        "spec": deployment_spec(),
+    }
+    return {
+        "namespace.yaml": [namespace],
+        "crd.yaml": [crd_manifest()],
+        "rbac.yaml": [
+            sa,
+            _cluster_role(NAME, namespaced_rules() + clusterwide_rules()),
+            _cluster_binding(NAME),
+            _cluster_role(f"{NAME}-cluster", cluster_rules()),
+            _cluster_binding(f"{NAME}-cluster"),
+            *user_roles(),
+        ],
+        "deployment.yaml": [deployment],
+    }
+
+
+def kustomization() -> dict[str, Any]:
+    """``manifests/kustomization.yaml``."""
+    return {
+        "apiVersion": "kustomize.config.k8s.io/v1beta1",
+        "kind": "Kustomization",
+        "resources": list(kustomize_files()),
+    }
+
+
+class _Dumper(yaml.SafeDumper):
+    """A YAML dumper without anchors and aliases (shared lists are written out in full)."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
+def dump(value: Any) -> str:
+    """Block-style YAML, keys in insertion order, no aliases."""
+    return yaml.dump(value, Dumper=_Dumper, sort_keys=False, width=100)
+
+
+def dump_all(docs: list[Any]) -> str:
+    """Several documents, as ``dump``."""
+    return yaml.dump_all(docs, Dumper=_Dumper, sort_keys=False, width=100)
+
+
+# ---- Helm -----------------------------------------------------------------------------------
+
+HELM_HEADER = (
+    "{{/* Generated by hack/gen_install.py from litemaas_operator.install. Do not edit. */}}"
+)
+
+
+def _helm_block(value: Any, indent: int) -> str:
+    """YAML for a block inserted into a template at ``indent`` spaces."""
+    text = dump(value)
+    return "\n".join((" " * indent + line) if line else line for line in text.splitlines())
+
+
+def helm_rbac_template() -> str:
+    """``templates/rbac.yaml``: ClusterRoles, and Roles per watched namespace or cluster-wide."""
+    full = '{{ include "litemaas-operator.fullname" . }}'
+    labels = '{{- include "litemaas-operator.labels" . | nindent 4 }}'
+    sa = '{{ include "litemaas-operator.serviceAccountName" . }}'
+    subjects = (
+        f"subjects:\n- kind: ServiceAccount\n  name: {sa}\n"
+        "  namespace: {{ .Release.Namespace }}"
+    )
+    ref = "roleRef:\n  apiGroup: rbac.authorization.k8s.io\n  kind: {kind}\n  name: {name}"
+    return f"""{HELM_HEADER}
+{{{{- if .Values.rbac.create }}}}
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata:
+  name: {full}-cluster
+  labels: {labels}
+rules:
+{_helm_block(cluster_rules(), 0)}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata:
+  name: {full}-cluster
+  labels: {labels}
+{ref.format(kind="ClusterRole", name=full + "-cluster")}
+{subjects}
+{{{{- if .Values.watchNamespaces }}}}
+{{{{- range .Values.watchNamespaces }}}}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata:
+  name: {{{{ include "litemaas-operator.fullname" $ }}}}
+  namespace: {{{{ . }}}}
+  labels: {{{{- include "litemaas-operator.labels" $ | nindent 4 }}}}
+rules:
+{_helm_block(namespaced_rules(), 0)}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata:
+  name: {{{{ include "litemaas-operator.fullname" $ }}}}
+  namespace: {{{{ . }}}}
+  labels: {{{{- include "litemaas-operator.labels" $ | nindent 4 }}}}
+roleRef:
+  apiGroup: rbac.authorization.k8s.io
+  kind: Role
+  name: {{{{ include "litemaas-operator.fullname" $ }}}}
+subjects:
+- kind: ServiceAccount
+  name: {{{{ include "litemaas-operator.serviceAccountName" $ }}}}
+  namespace: {{{{ $.Release.Namespace }}}}
+{{{{- end }}}}
+{{{{- else }}}}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata:
+  name: {full}
+  labels: {labels}
+rules:
+{_helm_block(namespaced_rules() + clusterwide_rules(), 0)}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata:
+  name: {full}
+  labels: {labels}
+{ref.format(kind="ClusterRole", name=full)}
+{subjects}
+{{{{- end }}}}
+{{{{- if .Values.rbac.userRoles }}}}
+{_helm_user_roles()}
+{{{{- end }}}}
+{{{{- end }}}}
+"""
+
+
+def _helm_user_roles() -> str:
+    docs = []
+    for role in user_roles():
+        role = copy.deepcopy(role)
+        suffix = role["metadata"]["name"].removeprefix(NAME)
+        aggregate = {k: v for k, v in role["metadata"]["labels"].items() if k.startswith("rbac.")}
+        docs.append(
+            "---\napiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n"
+            f'  name: {{{{ include "litemaas-operator.fullname" . }}}}{suffix}\n'
+            '  labels: {{- include "litemaas-operator.labels" . | nindent 4 }}\n'
+            f"{_helm_block(aggregate, 4)}\nrules:\n{_helm_block(role['rules'], 0)}"
+        )
+    return "\n".join(docs)
+
+
+def helm_deployment_template() -> str:
+    """``templates/deployment.yaml``: the Deployment with the chart's values substituted."""
+    spec = deployment_spec(image="__IMAGE__", watch_namespace={"value": "__WATCH__"})
+    pod = spec["template"]["spec"]
+    container = pod["containers"][0]
+    container["imagePullPolicy"] = "__PULL__"
+    container["resources"] = "__RESOURCES__"
+    pod["serviceAccountName"] = "__SA__"
+    pod["nodeSelector"] = "__NODESELECTOR__"
+    pod["tolerations"] = "__TOLERATIONS__"
+    pod["affinity"] = "__AFFINITY__"
+    spec["selector"]["matchLabels"] = "__SELECTOR__"
+    spec["template"]["metadata"]["labels"] = "__PODLABELS__"
+    doc = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "__FULLNAME__", "labels": "__LABELS__"},
+        "spec": spec,
+    }
+    text = dump(doc)
+    inline = {
+        "__IMAGE__": '"{{ .Values.image.repository }}:{{ .Values.image.tag | default '
+        '.Chart.AppVersion }}"',
+        "__WATCH__": '{{ join "," .Values.watchNamespaces | quote }}',
+        "__PULL__": "{{ .Values.image.pullPolicy }}",
+        "__SA__": '{{ include "litemaas-operator.serviceAccountName" . }}',
+        "__FULLNAME__": '{{ include "litemaas-operator.fullname" . }}',
+    }
+    optional = {
+        "__NODESELECTOR__": ".Values.nodeSelector",
+        "__TOLERATIONS__": ".Values.tolerations",
+        "__AFFINITY__": ".Values.affinity",
+    }
+    block = {
+        "__RESOURCES__": "toYaml .Values.resources",
+        "__SELECTOR__": 'include "litemaas-operator.selectorLabels" .',
+        "__PODLABELS__": 'include "litemaas-operator.selectorLabels" .',
+        "__LABELS__": 'include "litemaas-operator.labels" .',
+    }
+    lines = []
+    for line in text.splitlines():
+        key, _, value = line.partition(": ")
+        value = value.strip("'")
+        if value in inline:
+            line = f"{key}: {inline[value]}"
+        elif value in block:
+            indent = len(key) - len(key.lstrip()) + 2
+            line = f"{key}: {{{{- {block[value]} | nindent {indent} }}}}"
+        elif value in optional:
+            pad = " " * (len(key) - len(key.lstrip()))
+            indent = len(pad) + 2
+            line = (
+                f"{pad}{{{{- with {optional[value]} }}}}\n"
+                f"{key}: {{{{- toYaml . | nindent {indent} }}}}\n{pad}{{{{- end }}}}"
+            )
+        lines.append(line)
+    return HELM_HEADER + "\n" + "\n".join(lines) + "\n"
+
+
+def helm_values() -> dict[str, Any]:
+    """The chart's defaults, the same as the plain install's."""
+    return {
+        "image": {"repository": IMAGE_REPOSITORY, "tag": "", "pullPolicy": "IfNotPresent"},
+        "watchNamespaces": [],
+        "crds": {"install": True, "keep": True},
+        "rbac": {"create": True, "userRoles": True},
+        "serviceAccount": {"create": True, "name": ""},
+        "resources": copy.deepcopy(RESOURCES),
+        "nodeSelector": {},
+        "tolerations": [],
+        "affinity": {},
+        "fullnameOverride": "",
+    }
+
+
+VALUES_COMMENTS = {
+    "image": "Operator image; tag defaults to the chart's appVersion.",
+    "watchNamespaces": "Namespaces whose LiteMaaS resources the operator manages (Roles in "
+    "each); empty: all namespaces (ClusterRoles).",
+    "crds": "Install the LiteMaaS CRD (keep: Helm leaves it, and every CR, on uninstall).",
+    "rbac": "Create the operator's (Cluster)Roles; userRoles: aggregate LiteMaaS rights into "
+    "the admin/edit/view roles.",
+    "serviceAccount": "The operator's ServiceAccount (name defaults to the release's full name).",
+    "resources": "The operator container's resources.",
+    "nodeSelector": "Scheduling of the operator pod.",
+}
+
+
+def helm_values_text() -> str:
+    """``values.yaml`` with a comment above each top-level key."""
+    out = ["# Generated by hack/gen_install.py from litemaas_operator.install. Do not edit."]
+    for key, value in helm_values().items():
+        if key in VALUES_COMMENTS:
+            out.append(f"\n# {VALUES_COMMENTS[key]}")
+        out.append(dump({key: value}).rstrip())
+    return "\n".join(out) + "\n"
+
+
+def helm_crd_file() -> dict[str, Any]:
+    """``files/crd.yaml``: the CRD, kept by Helm on uninstall unless ``crds.keep`` is off."""
+    return crd_manifest()
+
+
+HELM_CRD_TEMPLATE = f"""{HELM_HEADER}
+{{{{- if .Values.crds.install }}}}
+{{{{- $crd := .Files.Get "files/crd.yaml" | fromYaml }}}}
+{{{{- if .Values.crds.keep }}}}
+{{{{- $_ := set $crd.metadata "annotations" (dict "helm.sh/resource-policy" "keep") }}}}
+{{{{- end }}}}
+{{{{ toYaml $crd }}}}
+{{{{- end }}}}
+"""
+
+
+# ---- OLM bundle -----------------------------------------------------------------------------
+
+CSV_NAME = f"{NAME}.v{__version__}"
+SPEC_DESCRIPTORS = [
+    ("version", "Version", "LiteMaaS release to run.", ["urn:alm:descriptor:com.tectonic.ui:text"]),
+    (
+        "platform",
+        "Platform",
+        "auto, openshift or kubernetes.",
+        [
+            "urn:alm:descriptor:com.tectonic.ui:select:auto",
+            "urn:alm:descriptor:com.tectonic.ui:select:openshift",
+            "urn:alm:descriptor:com.tectonic.ui:select:kubernetes",
+        ],
+    ),
+    (
+        "domain",
+        "Apps domain",
+        "Detected on OpenShift.",
+        ["urn:alm:descriptor:com.tectonic.ui:text"],
+    ),
+    (
+        "auth.mode",
+        "Authentication",
+        "oauthclient, serviceaccount or oidc.",
+        [
+            "urn:alm:descriptor:com.tectonic.ui:select:oauthclient",
+            "urn:alm:descriptor:com.tectonic.ui:select:serviceaccount",
+            "urn:alm:descriptor:com.tectonic.ui:select:oidc",
+        ],
+    ),
+    (
+        "database.mode",
+        "Database",
+        "Embedded PostgreSQL or an external server.",
+        [
+            "urn:alm:descriptor:com.tectonic.ui:select:embedded",
+            "urn:alm:descriptor:com.tectonic.ui:select:external",
+        ],
+    ),
+    (
+        "database.external.secretName",
+        "External database Secret",
+        "Secret with the two database URLs.",
+        ["urn:alm:descriptor:io.kubernetes:Secret"],
+    ),
+    (
+        "database.deleteClaimOnDelete",
+        "Delete the volume with the resource",
+        "Off: the PostgreSQL volume outlives the resource.",
+        ["urn:alm:descriptor:com.tectonic.ui:booleanSwitch"],
+    ),
+    (
+        "groups.manage",
+        "Manage Groups",
+        "Create litemaas-admins, -readonly and -users.",
+        ["urn:alm:descriptor:com.tectonic.ui:booleanSwitch"],
+    ),
+    (
+        "networkPolicy.enabled",
+        "NetworkPolicy",
+        "Restrict traffic between the components.",
+        ["urn:alm:descriptor:com.tectonic.ui:booleanSwitch"],
+    ),
+    (
+        "backend.resources",
+        "Backend resources",
+        "CPU and memory of the backend.",
+        ["urn:alm:descriptor:com.tectonic.ui:resourceRequirements"],
+    ),
+]
+STATUS_DESCRIPTORS = [
+    (
+        "conditions",
+        "Conditions",
+        "Ready and one per component.",
+        ["urn:alm:descriptor:io.kubernetes.conditions"],
+    ),
+    (
+        "phase",
+        "Phase",
+        "Ready, Progressing, Degraded or Failed.",
+        ["urn:alm:descriptor:io.kubernetes.phase"],
+    ),
+    ("version", "Version", "LiteMaaS release running.", ["urn:alm:descriptor:text"]),
+    ("urls.frontend", "Portal", "The LiteMaaS web portal.", ["urn:alm:descriptor:org.w3:link"]),
+    ("urls.litellm", "LiteLLM", "The LiteLLM API.", ["urn:alm:descriptor:org.w3:link"]),
+    (
+        "observedGeneration",
+        "Observed generation",
+        "The spec generation last reconciled.",
+        ["urn:alm:descriptor:text"],
+    ),
+]
+OWNED_RESOURCES = [
+    ("Deployment", "v1"),
+    ("StatefulSet", "v1"),
+    ("Service", "v1"),
+    ("Secret", "v1"),
+    ("ConfigMap", "v1"),
+    ("PersistentVolumeClaim", "v1"),
+    ("ServiceAccount", "v1"),
+    ("Route", "v1"),
+    ("Ingress", "v1"),
+    ("NetworkPolicy", "v1"),
+]
+
+
+def _descriptors(rows: list[tuple[str, str, str, list[str]]]) -> list[dict[str, Any]]:
+    return [
+        {"path": p, "displayName": d, "description": desc, "x-descriptors": x}
+        for p, d, desc, x in rows
+    ]
+
+
+def samples(root: Path) -> list[dict[str, Any]]:
+    """The sample CRs (alm-examples), without comments."""
+    return [
+        yaml.safe_load(p.read_text()) for p in sorted((root / "manifests/samples").glob("*.yaml"))
+    ]
+
+
+def related_images() -> list[dict[str, str]]:
+    """Every image the operator runs or deploys by default (disconnected installs mirror them)."""
+    version = LiteMaaSSpec().version
+    return [
+        {"name": "operator", "image": IMAGE},
+        {"name": "litemaas-backend", "image": pods.litemaas_image("backend", version)},
+        {"name": "litemaas-frontend", "image": pods.litemaas_image("frontend", version)},
+        {"name": "litellm", "image": pods.LITELLM_IMAGE},
+        {"name": "postgres", "image": pods.POSTGRES_IMAGE},
+        {"name": "redis", "image": pods.REDIS_IMAGE},
+    ]
+
+
+def csv(root: Path) -> dict[str, Any]:
+    """The ClusterServiceVersion."""
+    crd = crd_manifest()
+    watch = {
+        "valueFrom": {"fieldRef": {"fieldPath": "metadata.annotations['olm.targetNamespaces']"}}
+    }
+    return {
+        "apiVersion": "operators.coreos.com/v1alpha1",
+        "kind": "ClusterServiceVersion",
+        "metadata": {
+            "name": CSV_NAME,
+            "namespace": "placeholder",
+            "annotations": {
+                "alm-examples": json.dumps(samples(root), indent=2),
+                "capabilities": "Seamless Upgrades",
+                "categories": "AI/Machine Learning",
+                "containerImage": IMAGE,
+                "description": "Deploys and runs LiteMaaS, an LLM models-as-a-service portal, "
+                "from one LiteMaaS resource.",
+                "operatorframework.io/suggested-namespace": NAMESPACE,
+                "repository": "https://github.com/rh-aiservices-bu/litemaas-operator",
+                "support": "LiteMaaS community",
+                "features.operators.openshift.io/disconnected": "true",
+                "features.operators.openshift.io/fips-compliant": "false",
+                "features.operators.openshift.io/proxy-aware": "false",
+                "features.operators.openshift.io/tls-profiles": "false",
+                "features.operators.openshift.io/token-auth-aws": "false",
+                "features.operators.openshift.io/token-auth-azure": "false",
+                "features.operators.openshift.io/token-auth-gcp": "false",
+            },
+            "labels": {"operatorframework.io/arch.amd64": "supported"},
+        },
+        "spec": {
+            "displayName": "LiteMaaS Operator",
+            "description": (
+                "The LiteMaaS operator installs and runs LiteMaaS (backend, frontend, LiteLLM, "
+                "PostgreSQL, Redis) from one `LiteMaaS` resource, wires OpenShift OAuth or an "
+                "OIDC provider, manages the LiteMaaS Groups, generates every credential once, "
+                "and reports readiness on the resource's status."
+            ),
+            "version": __version__,
+            "maturity": "alpha",
+            "minKubeVersion": "1.28.0",
+            "keywords": ["litemaas", "llm", "models-as-a-service", "litellm"],
+            "provider": {"name": "LiteMaaS"},
+            "maintainers": [{"name": "LiteMaaS maintainers", "email": "litemaas@example.com"}],
+            "links": [
+                {"name": "LiteMaaS", "url": "https://github.com/rh-aiservices-bu/litemaas"},
+            ],
+            "installModes": [
+                {"type": "OwnNamespace", "supported": True},
+                {"type": "SingleNamespace", "supported": True},
+                {"type": "MultiNamespace", "supported": True},
+                {"type": "AllNamespaces", "supported": True},
+            ],
+            "customresourcedefinitions": {
+                "owned": [
+                    {
+                        "name": crd["metadata"]["name"],
+                        "version": VERSION,
+                        "kind": crd["spec"]["names"]["kind"],
+                        "displayName": "LiteMaaS",
+                        "description": "A LiteMaaS installation.",
+                        "resources": [{"kind": k, "version": v} for k, v in OWNED_RESOURCES],
+                        "specDescriptors": _descriptors(SPEC_DESCRIPTORS),
+                        "statusDescriptors": _descriptors(STATUS_DESCRIPTORS),
+                    }
+                ]
+            },
+            "install": {
+                "strategy": "deployment",
+                "spec": {
+                    "permissions": [
+                        {"serviceAccountName": SERVICE_ACCOUNT, "rules": namespaced_rules()}
+                    ],
+                    # OLM grants `permissions` cluster-wide for AllNamespaces; Kopf then also
+                    # follows namespaces.
+                    "clusterPermissions": [
+                        {
+                            "serviceAccountName": SERVICE_ACCOUNT,
+                            "rules": cluster_rules() + clusterwide_rules(),
+                        }
+                    ],
+                    "deployments": [
+                        {
+                            "name": NAME,
+                            "label": dict(LABELS),
+                            "spec": deployment_spec(watch_namespace=watch),
+                        }
+                    ],
+                },
+            },
+            "relatedImages": related_images(),
+        },
+    }
+
+
+BUNDLE_ANNOTATIONS = {
+    "operators.operatorframework.io.bundle.mediatype.v1": "registry+v1",
+    "operators.operatorframework.io.bundle.manifests.v1": "manifests/",
+    "operators.operatorframework.io.bundle.metadata.v1": "metadata/",
+    "operators.operatorframework.io.bundle.package.v1": NAME,
+    "operators.operatorframework.io.bundle.channels.v1": "alpha",
+    "operators.operatorframework.io.bundle.channel.default.v1": "alpha",
+}
+
+
+def bundle_dockerfile() -> str:
+    """``bundle/bundle.Dockerfile`` (build context: ``bundle/``)."""
+    labels = "\n".join(f"LABEL {k}={v}" for k, v in BUNDLE_ANNOTATIONS.items())
+    return (
+        "# Generated by hack/gen_install.py. Build: docker build -f bundle/bundle.Dockerfile "
+        "bundle/\nFROM scratch\n\n"
+        f"{labels}\n\n"
+        "COPY manifests /manifests/\nCOPY metadata /metadata/\n"
+    )
+
+
+# ---- Files ----------------------------------------------------------------------------------
+
+GENERATED = "# Generated by hack/gen_install.py from litemaas_operator.install. Do not edit.\n"
+
+
+def _yaml(docs: list[dict[str, Any]]) -> str:
+    return GENERATED + dump_all(docs)
+
+
+def generated_files(root: Path) -> dict[str, str]:
+    """Every generated file: path relative to the repo root -> content."""
+    files = {f"manifests/{name}": _yaml(docs) for name, docs in kustomize_files().items()}
+    files["manifests/kustomization.yaml"] = _yaml([kustomization()])
+    files["charts/operator/values.yaml"] = helm_values_text()
+    files["charts/operator/files/crd.yaml"] = _yaml([helm_crd_file()])
+    files["charts/operator/templates/crd.yaml"] = HELM_CRD_TEMPLATE
+    files["charts/operator/templates/rbac.yaml"] = helm_rbac_template()
+    files["charts/operator/templates/deployment.yaml"] = helm_deployment_template()
+    files[f"bundle/manifests/{NAME}.clusterserviceversion.yaml"] = _yaml([csv(root)])
+    files[f"bundle/manifests/{GROUP}_{PLURAL}.yaml"] = _yaml([crd_manifest()])
+    files["bundle/metadata/annotations.yaml"] = _yaml([{"annotations": BUNDLE_ANNOTATIONS}])
+    files["bundle/bundle.Dockerfile"] = bundle_dockerfile()
+    return files
