@@ -148,7 +148,13 @@ def compute_status(obs: Observation, previous: Mapping[str, Any] | None) -> dict
         ready_message = "waiting for " + ", ".join(
             f"{COMPONENTS[k][1]} ({v[2]})" for k, v in not_ready
         )
-    was_ready = (prev_conditions.get("Ready") or {}).get("status") == "True"
+    # Degraded: this generation was Ready and lost it. It stays Degraded until Ready again (not
+    # back to Progressing on the next write), and a new generation rolling out is Progressing,
+    # so Argo CD does not report every upgrade as Degraded.
+    prev_ready = prev_conditions.get("Ready") or {}
+    was_ready = prev_ready.get("observedGeneration") == gen and (
+        prev_ready.get("status") == "True" or previous.get("phase") == "Degraded"
+    )
     reconciling = not ready and not stalled
     conditions = [
         _condition("Ready", ready, ready_reason, ready_message, gen, prev_conditions),
