@@ -6,7 +6,7 @@
 # The binary lives at ${LITEMAAS_CACHE:-~/.cache/litemaas-operator}/kstatus-<version>/kstatus,
 # never in the repo. <version> is the cli-utils version plus a hash of main.go, go.mod and
 # go.sum, so an edit or a bump builds a new binary and an unchanged tree reuses the old one.
-# Tests find it the same way (tests/support/health.py computes the same path).
+# tests/integration/test_health_readers.py computes the same path.
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 CACHE=${LITEMAAS_CACHE:-$HOME/.cache/litemaas-operator}
