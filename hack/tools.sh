@@ -43,10 +43,16 @@ build() {
 }
 
 build_helm() {
-  # Version stamp (without it `helm version` says v3.x-dev and charts' kubeVersion checks
-  # see a dev build).
-  build helm "$(helm_path)" "helm.sh/helm/v3@$HELM_VERSION" helm.sh/helm/v3/cmd/helm \
-    "-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION"
+  # Version stamps as helm's Makefile sets them: without the Kubernetes ones, `helm template`
+  # and `helm lint` assume Kubernetes v1.20 and refuse charts with a newer kubeVersion.
+  local gomod minor
+  gomod=$(go mod download -json "helm.sh/helm/v3@$HELM_VERSION" | sed -n 's/.*"GoMod": "\(.*\)".*/\1/p')
+  minor=$(sed -n 's#^[[:space:]]*k8s.io/client-go v0\.\([0-9]*\)\..*#\1#p' "$gomod")
+  local ld="-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION" p
+  for p in lint/rules chartutil; do
+    ld+=" -X helm.sh/helm/v3/pkg/$p.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/$p.k8sVersionMinor=$minor"
+  done
+  build helm "$(helm_path)" "helm.sh/helm/v3@$HELM_VERSION" helm.sh/helm/v3/cmd/helm "$ld"
   "$(helm_path)" version --short
 }
 

@@ -74,8 +74,8 @@ def namespaced_rules() -> list[dict[str, Any]]:
 def cluster_rules() -> list[dict[str, Any]]:
     """Rights that only exist cluster-wide: discovery of CRDs, OpenShift's cluster objects."""
     return [
-        # Kopf scans CRDs to find the resources it serves.
-        rule("apiextensions.k8s.io", ["customresourcedefinitions"], ["get", "list", "watch"]),
+        # Kopf lists and watches CRDs to find the resources it serves (403s without).
+        rule("apiextensions.k8s.io", ["customresourcedefinitions"], ["list", "watch"]),
         # One OAuthClient per instance (auth.mode oauthclient), labelled with its owner.
         rule("oauth.openshift.io", ["oauthclients"], ["get", "list", "create", "patch", "delete"]),
         # The litemaas-admins/-readonly/-users Groups (spec.groups.manage).
@@ -83,11 +83,6 @@ def cluster_rules() -> list[dict[str, Any]]:
         # The apps domain, from the one cluster Ingress config.
         rule("config.openshift.io", ["ingresses"], ["get"], resourceNames=["cluster"]),
     ]
-
-
-def clusterwide_rules() -> list[dict[str, Any]]:
-    """Extra rights when watching all namespaces: Kopf follows namespaces then."""
-    return [rule("", ["namespaces"], ["list", "watch"])]
 
 
 def user_roles() -> list[dict[str, Any]]:
@@ -227,7 +222,7 @@ def kustomize_files() -> dict[str, list[dict[str, Any]]]:
         "crd.yaml": [crd_manifest()],
         "rbac.yaml": [
             sa,
-            _cluster_role(NAME, namespaced_rules() + clusterwide_rules()),
+            _cluster_role(NAME, namespaced_rules()),
             _cluster_binding(NAME),
             _cluster_role(f"{NAME}-cluster", cluster_rules()),
             _cluster_binding(f"{NAME}-cluster"),
@@ -338,7 +333,7 @@ metadata:
   name: {full}
   labels: {labels}
 rules:
-{_helm_block(namespaced_rules() + clusterwide_rules(), 0)}
+{_helm_block(namespaced_rules(), 0)}
 ---
 apiVersion: rbac.authorization.k8s.io/v1
 kind: ClusterRoleBinding
@@ -386,7 +381,7 @@ def helm_deployment_template() -> str:
     doc = {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
-        "metadata": {"name": "__FULLNAME__", "labels": "__LABELS__"},
+        "metadata": {"name": "__FULLNAME__", "namespace": "__NS__", "labels": "__LABELS__"},
         "spec": spec,
     }
     text = dump(doc)
@@ -397,6 +392,7 @@ def helm_deployment_template() -> str:
         "__PULL__": "{{ .Values.image.pullPolicy }}",
         "__SA__": '{{ include "litemaas-operator.serviceAccountName" . }}',
         "__FULLNAME__": '{{ include "litemaas-operator.fullname" . }}',
+        "__NS__": "{{ .Release.Namespace }}",
     }
     optional = {
         "__NODESELECTOR__": ".Values.nodeSelector",
@@ -694,13 +690,9 @@ def csv(root: Path) -> dict[str, Any]:
                     "permissions": [
                         {"serviceAccountName": SERVICE_ACCOUNT, "rules": namespaced_rules()}
                     ],
-                    # OLM grants `permissions` cluster-wide for AllNamespaces; Kopf then also
-                    # follows namespaces.
+                    # OLM turns `permissions` into ClusterRoles for AllNamespaces installs.
                     "clusterPermissions": [
-                        {
-                            "serviceAccountName": SERVICE_ACCOUNT,
-                            "rules": cluster_rules() + clusterwide_rules(),
-                        }
+                        {"serviceAccountName": SERVICE_ACCOUNT, "rules": cluster_rules()}
                     ],
                     "deployments": [
                         {
