@@ -35,7 +35,8 @@ if obj.metadata ~= nil then
 end
 local status = obj.status
 
-if status == nil or status.observedGeneration == nil then
+-- observedGeneration 0 is what a CRD default gives a CR the operator has not written yet.
+if status == nil or status.observedGeneration == nil or status.observedGeneration == 0 then
   hs.status = "Progressing"
   hs.message = "Waiting for the operator to report a status"
   return hs

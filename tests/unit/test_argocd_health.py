@@ -88,6 +88,11 @@ CASES = {
     "stale stalled": (cr(2, STALLED_STATUS), "Progressing", "observe generation 2"),
     "no status": (cr(1, None), "Progressing", "Waiting for the operator to report a status"),
     "empty status": (cr(1, {}), "Progressing", "Waiting for the operator to report a status"),
+    "defaulted status": (
+        cr(1, {"observedGeneration": 0}),
+        "Progressing",
+        "Waiting for the operator to report a status",
+    ),
 }
 
 
