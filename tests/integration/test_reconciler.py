@@ -247,3 +247,47 @@ def test_operator_never_writes_the_spec(cluster, crs: CRs, operator: OperatorPro
     ]
     assert writers and not any("litemaas" in w or "kopf" in w for w in writers), writers
     assert cr["metadata"]["generation"] == 1  # any spec write would have bumped it
+
+
+def test_status_says_what_start_up_waits_for(cluster, crs: CRs, operator: OperatorProcess):
+    body = sample_for(cluster, crs)
+    nowhere = {"nodeSelector": {"litemaas.io/test": "no-such-node"}}  # pods stay Pending
+    for component in ("database", "litellm", "backend", "frontend"):
+        body["spec"][component] = dict(nowhere)
+    crs.create(body)
+
+    def waiting() -> dict | None:
+        conds = {c["type"]: c for c in (crs.get().get("status") or {}).get("conditions", [])}
+        wanted = {
+            "LiteLLMReady": "WaitingForPostgreSQL",
+            "BackendReady": "WaitingForPostgreSQL",
+            "FrontendReady": "WaitingForBackend",
+            "DatabaseReady": "Progressing",
+        }
+        if all(conds.get(t, {}).get("reason") == r for t, r in wanted.items()):
+            return conds
+        return None
+
+    conds = wait_until(waiting, 60, what="dependents waiting on their dependencies")
+    assert conds["Reconciling"]["status"] == "True"
+    assert "PostgreSQL" in conds["Ready"]["message"]
+    assert crs.get()["status"]["phase"] == "Progressing"
+
+    crs.patch_spec(
+        "litemaas",
+        {c: {"nodeSelector": None} for c in ("database", "litellm", "backend", "frontend")},
+    )
+    # A StatefulSet does not replace a pod that never became ready (kubernetes#67250): as a
+    # person would, delete it so the fixed template is used.
+    wait_until(
+        lambda: (
+            crs.apps.read_namespaced_stateful_set(
+                "litemaas-postgres", crs.namespace
+            ).spec.template.spec.node_selector
+            is None
+        ),
+        30,
+        what="StatefulSet template updated",
+    )
+    crs.core.delete_namespaced_pod("litemaas-postgres-0", crs.namespace)
+    crs.wait_ready()

@@ -7,6 +7,7 @@ from litemaas_operator.controller.apply import (
     needs_apply,
     owner_reference,
     prunable,
+    stamped,
     with_owner,
 )
 from litemaas_operator.render.names import RETAIN_LABEL
@@ -85,3 +86,11 @@ def test_prune_spares_volumes_retained_data_and_protected_names():
     ]
     gone = prunable(live, {("Deployment", "lm-backend")}, {"lm-credentials"})
     assert [o["metadata"]["name"] for o in gone] == ["lm-redis"]
+
+
+def test_a_field_the_spec_stopped_asking_for_forces_an_apply():
+    before = stamped(deployment(replicas=1, template={"spec": {"nodeSelector": {"a": "b"}}}))
+    after = stamped(deployment(replicas=1, template={"spec": {}}))
+    assert not needs_apply(before, before)
+    assert needs_apply(after, before)  # live still holds the nodeSelector, hash differs
+    assert not needs_apply(after, after)

@@ -6,12 +6,16 @@ A child is applied only when the live object does not already hold every field w
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Iterable
 from typing import Any
 
 from ..api import API_VERSION, KIND
-from ..render.names import RETAIN_LABEL
+from ..render.names import PREFIX, RETAIN_LABEL
 from .kube import KINDS
+
+APPLIED_HASH = f"{PREFIX}/applied-hash"
 
 # Kinds the operator may create in a namespace, listed (and pruned) per instance.
 NAMESPACED_KINDS = (
@@ -81,8 +85,21 @@ def key(obj: dict[str, Any]) -> tuple[str, str]:
     return obj["kind"], obj["metadata"]["name"]
 
 
+def stamped(obj: dict[str, Any]) -> dict[str, Any]:
+    """``obj`` annotated with a hash of itself.
+
+    Containment alone cannot see a field the spec *stopped* asking for (a nodeSelector taken
+    out): the live object still contains everything desired. A changed hash makes the next
+    apply happen, and server-side apply then removes the fields this manager no longer sets.
+    """
+    digest = hashlib.sha256(json.dumps(obj, sort_keys=True).encode()).hexdigest()[:32]
+    meta = obj["metadata"]
+    annotations = {**(meta.get("annotations") or {}), APPLIED_HASH: digest}
+    return {**obj, "metadata": {**meta, "annotations": annotations}}
+
+
 def needs_apply(desired: dict[str, Any], live: dict[str, Any] | None) -> bool:
-    """Whether ``desired`` must be applied over ``live``."""
+    """Whether ``desired`` (as returned by ``stamped``) must be applied over ``live``."""
     if live is None:
         return True
     want = {k: v for k, v in desired.items() if k not in ("apiVersion", "kind")}

@@ -20,7 +20,15 @@ from ..render import desired_state
 from ..render.endpoints import Problem, resolve_auth_mode
 from ..render.names import Names, instance_selector, owner_labels
 from . import metrics
-from .apply import NAMESPACED_KINDS, key, needs_apply, owner_reference, prunable, with_owner
+from .apply import (
+    NAMESPACED_KINDS,
+    key,
+    needs_apply,
+    owner_reference,
+    prunable,
+    stamped,
+    with_owner,
+)
 from .conditions import Observation, compute_status, status_changed
 from .gather import gather, served_groups
 from .groups import sync_groups
@@ -171,7 +179,7 @@ class Reconciler:
             endpoints = state.endpoints
             problems += state.problems
             owner = owner_reference(body)
-            desired = [with_owner(o, owner) for o in state.objects]
+            desired = [stamped(with_owner(o, owner)) for o in state.objects]
             for obj in desired:
                 current = live.get(key(obj))
                 if obj["kind"] == "OAuthClient":
