@@ -1,10 +1,8 @@
 #!/usr/bin/env bash
-# Builds (or reuses) the Go tools the tests call besides the control plane: helm, the OLM
-# bundle validator and the kstatus reader. Each script caches its binary outside the repo.
+# Builds (or reuses) the Go tools the tests call besides the control plane: helm and the OLM
+# bundle validator (hack/tools.sh), and the kstatus reader (hack/kstatus/build.sh). Each caches
+# its binary outside the repo.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-for script in hack/tools.sh hack/kstatus/build.sh; do
-  if [[ -f "$ROOT/$script" ]]; then
-    bash "$ROOT/$script"
-  fi
-done
+bash "$ROOT/hack/tools.sh" all
+bash "$ROOT/hack/kstatus/build.sh" >/dev/null
