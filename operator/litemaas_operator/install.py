@@ -85,6 +85,14 @@ def cluster_rules() -> list[dict[str, Any]]:
     ]
 
 
+def namespace_watch_rules() -> list[dict[str, Any]]:
+    """Extra rights when watching listed namespaces: Kopf then follows which exist.
+
+    (Watching all namespaces needs none: the e2e tests show no request for them.)
+    """
+    return [rule("", ["namespaces"], ["list", "watch"])]
+
+
 def user_roles() -> list[dict[str, Any]]:
     """ClusterRoles aggregated into admin/edit/view, so namespace users can manage LiteMaaS."""
     edit = ["get", "list", "watch", "create", "update", "patch", "delete", "deletecollection"]
@@ -290,6 +298,9 @@ metadata:
   labels: {labels}
 rules:
 {_helm_block(cluster_rules(), 0)}
+{{{{- if .Values.watchNamespaces }}}}
+{_helm_block(namespace_watch_rules(), 0)}
+{{{{- end }}}}
 ---
 apiVersion: rbac.authorization.k8s.io/v1
 kind: ClusterRoleBinding
@@ -690,9 +701,13 @@ def csv(root: Path) -> dict[str, Any]:
                     "permissions": [
                         {"serviceAccountName": SERVICE_ACCOUNT, "rules": namespaced_rules()}
                     ],
-                    # OLM turns `permissions` into ClusterRoles for AllNamespaces installs.
+                    # OLM turns `permissions` into ClusterRoles for AllNamespaces installs;
+                    # the other install modes watch listed namespaces (namespace_watch_rules).
                     "clusterPermissions": [
-                        {"serviceAccountName": SERVICE_ACCOUNT, "rules": cluster_rules()}
+                        {
+                            "serviceAccountName": SERVICE_ACCOUNT,
+                            "rules": cluster_rules() + namespace_watch_rules(),
+                        }
                     ],
                     "deployments": [
                         {

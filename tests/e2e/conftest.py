@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from support.install import ROOT, Installed, token_kubeconfig, wait_crd
+from support.install import (
+    HELM_NAMESPACE,
+    HELM_RELEASE,
+    ROOT,
+    Installed,
+    new_namespace,
+    token_kubeconfig,
+    tool,
+    wait_crd,
+)
 from support.operator import OperatorProcess
 
 
@@ -43,3 +53,68 @@ def plain_install(
         "app.kubernetes.io/name=litemaas-operator",
         check=False,
     )
+
+
+@pytest.fixture(scope="module")
+def helm_install(
+    kubernetes_cluster: Any, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Installed]:
+    """``helm install`` of charts/operator watching one namespace (Roles, not ClusterRoles).
+
+    On the kubernetes flavour: the chart's path through plain Kubernetes and namespaced RBAC.
+    """
+    helm = tool("helm")
+    if helm is None:
+        pytest.skip("helm is not built: run `hack/tools.sh helm`")
+    cluster = kubernetes_cluster
+    watched = new_namespace(cluster, "e2e-helm")
+    kubeconfig = ["--kubeconfig", str(cluster.kubeconfig)]
+    # A CRD installed earlier in the session (integration tests) is adopted by the release,
+    # as `helm install` documents for existing objects.
+    if cluster.kubectl("get", "crd", "litemaases.litemaas.io", check=False).returncode == 0:
+        cluster.kubectl(
+            "label",
+            "--overwrite",
+            "crd/litemaases.litemaas.io",
+            "app.kubernetes.io/managed-by=Helm",
+        )
+        cluster.kubectl(
+            "annotate",
+            "--overwrite",
+            "crd/litemaases.litemaas.io",
+            f"meta.helm.sh/release-name={HELM_RELEASE}",
+            f"meta.helm.sh/release-namespace={HELM_NAMESPACE}",
+        )
+    subprocess.run(
+        [
+            str(helm),
+            "install",
+            HELM_RELEASE,
+            str(ROOT / "charts/operator"),
+            "--namespace",
+            HELM_NAMESPACE,
+            "--create-namespace",
+            "--set",
+            f"watchNamespaces={{{watched}}}",
+            *kubeconfig,
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    wait_crd(cluster)
+    cluster.kubectl("scale", f"deployment/{HELM_RELEASE}", "-n", HELM_NAMESPACE, "--replicas=0")
+    token = token_kubeconfig(
+        cluster, tmp_path_factory.mktemp("helm-sa") / "kubeconfig", HELM_NAMESPACE, HELM_RELEASE
+    )
+    operator = OperatorProcess(token, [watched], resync_seconds=30).start()
+    installed = Installed(cluster, operator, [watched])
+    yield installed
+    operator.stop()
+    subprocess.run(
+        [str(helm), "uninstall", HELM_RELEASE, "--namespace", HELM_NAMESPACE, *kubeconfig],
+        check=False,
+        capture_output=True,
+    )
+    for ns in [*installed.namespaces, HELM_NAMESPACE]:
+        cluster.kubectl("delete", "namespace", ns, "--wait=false", check=False)

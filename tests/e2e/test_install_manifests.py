@@ -9,35 +9,16 @@ from __future__ import annotations
 
 import pytest
 
-from harness.waiting import wait_until
-from support.crs import CRs
 from support.install import (
     NAMESPACED_KINDS,
     PREREQUISITES,
-    SAMPLES,
     Installed,
     can_i,
-    cluster_objects_of,
-    create_prerequisites,
-    forbidden_lines,
-    objects,
-    sample,
+    sample_lifecycle,
     sample_namespace,
 )
 
 pytestmark = [pytest.mark.e2e]
-KINDS = [*NAMESPACED_KINDS, "routes.route.openshift.io"]
-
-
-def retained(name: str, spec: dict) -> set[tuple[str, str]]:
-    """What deleting the CR deliberately keeps: the data and the credentials that open it."""
-    database = spec.get("database") or {}
-    if database.get("deleteClaimOnDelete"):
-        return set()
-    keep = {("Secret", f"{name}-credentials"), ("PersistentVolumeClaim", f"{name}-backend-backup")}
-    if database.get("mode", "embedded") == "embedded":
-        keep.add(("PersistentVolumeClaim", f"data-{name}-postgres-0"))
-    return keep
 
 
 @pytest.mark.timeout(300)
@@ -45,38 +26,10 @@ def retained(name: str, spec: dict) -> set[tuple[str, str]]:
 def test_sample_reaches_ready_and_leaves_only_retained_data(
     plain_install: Installed, sample_name: str
 ) -> None:
-    cluster = plain_install.cluster
     ns = sample_namespace(plain_install, "e2e-plain")
-    user_secrets = {("Secret", s) for s in create_prerequisites(cluster, ns, sample_name)}
-    cr = sample(sample_name)
-    name = cr["metadata"]["name"]
-    crs = CRs(cluster, ns)
-
-    cluster.kubectl("apply", "-n", ns, "-f", str(SAMPLES / f"{sample_name}.yaml"))
-    ready = crs.wait_ready(name, timeout=120)
-    assert ready["status"]["urls"]["frontend"].startswith("https://"), ready["status"]
-    children = objects(cluster, ns, KINDS)
-    assert ("Deployment", f"{name}-backend") in children, children
-
-    crs.delete(name)
-    crs.wait_gone(name, timeout=90)
-    expected = retained(name, cr["spec"]) | user_secrets
-    # The garbage collector removes owned children in the background.
-    try:
-        wait_until(lambda: objects(cluster, ns, KINDS) == expected, 90, what="leftovers")
-    except TimeoutError:
-        assert sorted(objects(cluster, ns, KINDS)) == sorted(expected)
-    # Every PVC that is left has no ownerReference (so no GC can take it later).
-    for kind, pvc in expected:
-        if kind == "PersistentVolumeClaim":
-            out = cluster.kubectl(
-                "get", "pvc", pvc, "-n", ns, "-o", "jsonpath={.metadata.ownerReferences}"
-            )
-            assert out.stdout == "", out.stdout
-    leftovers = cluster_objects_of(cluster, ns, ["oauthclients", "groups"])
-    assert leftovers == [], leftovers
-    denied = forbidden_lines(plain_install.operator.logs())
-    assert denied == [], "\n".join(denied)
+    sample_lifecycle(
+        plain_install, ns, sample_name, [*NAMESPACED_KINDS, "routes.route.openshift.io"]
+    )
 
 
 # Rights the operator needs, checked where it uses them (a sample namespace, cluster scope).

@@ -19,12 +19,15 @@ from typing import Any
 import yaml
 
 from harness.waiting import wait_until
+from support.crs import CRs
 from support.operator import OperatorProcess
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "manifests" / "samples"
 OPERATOR_NAMESPACE = "litemaas-operator-system"
 SERVICE_ACCOUNT = "litemaas-operator"
+HELM_RELEASE = "litemaas-operator"  # its ServiceAccount has the same name
+HELM_NAMESPACE = "litemaas-helm-system"
 # Namespaced kinds a LiteMaaS instance can leave behind (pods: its workloads' pods).
 NAMESPACED_KINDS = [
     "configmaps",
@@ -119,7 +122,13 @@ def forbidden_lines(log: str) -> list[str]:
     return [line for line in log.splitlines() if FORBIDDEN.search(line)]
 
 
-def can_i(cluster: Any, verb: str, resource: str, namespace: str | None = None) -> bool:
+def can_i(
+    cluster: Any,
+    verb: str,
+    resource: str,
+    namespace: str | None = None,
+    sa: tuple[str, str] = (OPERATOR_NAMESPACE, SERVICE_ACCOUNT),
+) -> bool:
     """``kubectl auth can-i`` as the operator's ServiceAccount.
 
     ``resource`` is ``kind``, ``kind/name`` or ``kind/subresource`` (the known subresources).
@@ -129,7 +138,7 @@ def can_i(cluster: Any, verb: str, resource: str, namespace: str | None = None) 
     if rest in SUBRESOURCES:
         args = ["auth", "can-i", verb, base, f"--subresource={rest}"]
     args += ["-n", namespace] if namespace else ["--all-namespaces"]
-    args += [f"--as=system:serviceaccount:{OPERATOR_NAMESPACE}:{SERVICE_ACCOUNT}"]
+    args += [f"--as=system:serviceaccount:{sa[0]}:{sa[1]}"]
     out = cluster.kubectl(*args, check=False)
     if out.stdout.strip() not in ("yes", "no"):
         raise RuntimeError(f"kubectl {' '.join(args)}: {out.stdout} {out.stderr}")
@@ -179,3 +188,54 @@ def sample_namespace(installed: Installed, prefix: str) -> str:
     ns = new_namespace(installed.cluster, prefix)
     installed.namespaces.append(ns)
     return ns
+
+
+def retained(name: str, spec: dict) -> set[tuple[str, str]]:
+    """What deleting the CR deliberately keeps: the data and the credentials that open it."""
+    database = spec.get("database") or {}
+    if database.get("deleteClaimOnDelete"):
+        return set()
+    keep = {("Secret", f"{name}-credentials"), ("PersistentVolumeClaim", f"{name}-backend-backup")}
+    if database.get("mode", "embedded") == "embedded":
+        keep.add(("PersistentVolumeClaim", f"data-{name}-postgres-0"))
+    return keep
+
+
+def sample_lifecycle(installed: Installed, ns: str, sample_name: str, kinds: list[str]) -> None:
+    """Apply a sample, wait for Ready, delete it: only the retained data may remain.
+
+    Also: no PVC left behind carries an ownerReference, no cluster-scoped object mentions the
+    namespace, and the operator (on its ServiceAccount's token) was never refused anything.
+    """
+    cluster = installed.cluster
+    user_secrets = {("Secret", s) for s in create_prerequisites(cluster, ns, sample_name)}
+    cr = sample(sample_name)
+    name = cr["metadata"]["name"]
+    crs = CRs(cluster, ns)
+
+    cluster.kubectl("apply", "-n", ns, "-f", str(SAMPLES / f"{sample_name}.yaml"))
+    ready = crs.wait_ready(name, timeout=120)
+    assert ready["status"]["urls"]["frontend"].startswith("https://"), ready["status"]
+    children = objects(cluster, ns, kinds)
+    assert ("Deployment", f"{name}-backend") in children, children
+
+    crs.delete(name)
+    crs.wait_gone(name, timeout=90)
+    expected = retained(name, cr["spec"]) | user_secrets
+    # The garbage collector removes owned children in the background.
+    try:
+        wait_until(lambda: objects(cluster, ns, kinds) == expected, 90, what="leftovers")
+    except TimeoutError:
+        assert sorted(objects(cluster, ns, kinds)) == sorted(expected)
+    # Every PVC that is left has no ownerReference (so no GC can take it later).
+    for kind, pvc in expected:
+        if kind == "PersistentVolumeClaim":
+            out = cluster.kubectl(
+                "get", "pvc", pvc, "-n", ns, "-o", "jsonpath={.metadata.ownerReferences}"
+            )
+            assert out.stdout == "", out.stdout
+    if cluster.flavour == "openshift":
+        leftovers = cluster_objects_of(cluster, ns, ["oauthclients", "groups"])
+        assert leftovers == [], leftovers
+    denied = forbidden_lines(installed.operator.logs())
+    assert denied == [], "\n".join(denied)
