@@ -12,6 +12,7 @@ operator with nothing but the ServiceAccount's token.
 
 from __future__ import annotations
 
+import base64
 import copy
 import json
 from pathlib import Path
@@ -626,6 +627,14 @@ def related_images() -> list[dict[str, str]]:
     ]
 
 
+ICON_SVG = (
+    '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 64 64">'
+    '<rect width="64" height="64" rx="12" fill="#1f3a5f"/>'
+    '<text x="32" y="42" font-family="sans-serif" font-size="26" fill="#fff" '
+    'text-anchor="middle">LM</text></svg>'
+)
+
+
 def csv(root: Path) -> dict[str, Any]:
     """The ClusterServiceVersion."""
     crd = crd_manifest()
@@ -669,6 +678,12 @@ def csv(root: Path) -> dict[str, Any]:
             "version": __version__,
             "maturity": "alpha",
             "minKubeVersion": "1.28.0",
+            "icon": [
+                {
+                    "base64data": base64.b64encode(ICON_SVG.encode()).decode(),
+                    "mediatype": "image/svg+xml",
+                }
+            ],
             "keywords": ["litemaas", "llm", "models-as-a-service", "litellm"],
             "provider": {"name": "LiteMaaS"},
             "maintainers": [{"name": "LiteMaaS maintainers", "email": "litemaas@example.com"}],

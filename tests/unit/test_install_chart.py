@@ -1,0 +1,117 @@
+"""The Helm chart lints, renders objects valid for Kubernetes, and honours its values.
+
+Needs helm from `hack/tools.sh helm` (skipped without it).
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import kubernetes_validate
+import pytest
+import yaml
+
+from litemaas_operator import install
+
+REPO = Path(__file__).resolve().parents[2]
+CHART = REPO / "charts/operator"
+
+
+def _helm() -> Path:
+    out = subprocess.run(
+        [str(REPO / "hack/tools.sh"), "path", "helm"], capture_output=True, text=True
+    )
+    if out.returncode != 0:
+        pytest.skip("helm is not built: run `hack/tools.sh helm`")
+    return Path(out.stdout.strip())
+
+
+def render(*sets: str) -> list[dict[str, Any]]:
+    args = [str(_helm()), "template", "lmaas", str(CHART), "--namespace", "ops"]
+    for s in sets:
+        args += ["--set", s]
+    out = subprocess.run(args, capture_output=True, text=True, check=True)
+    return [d for d in yaml.safe_load_all(out.stdout) if d]
+
+
+def by_kind(docs: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
+    return [d for d in docs if d["kind"] == kind]
+
+
+def test_helm_lint_passes() -> None:
+    for extra in ([], ["--set", "watchNamespaces={a,b}"]):
+        out = subprocess.run(
+            [str(_helm()), "lint", "--strict", str(CHART), *extra], capture_output=True, text=True
+        )
+        assert out.returncode == 0, out.stdout + out.stderr
+
+
+@pytest.mark.parametrize(
+    "sets",
+    [
+        [],
+        ["watchNamespaces={team-a,team-b}", "rbac.userRoles=false"],
+        [
+            "nodeSelector.role=infra",
+            "tolerations[0].key=infra",
+            "tolerations[0].operator=Exists",
+            "resources.limits.memory=1Gi",
+        ],
+    ],
+    ids=["defaults", "namespaced", "scheduling"],
+)
+def test_every_rendered_object_validates(sets: list[str]) -> None:
+    docs = render(*sets)
+    assert docs
+    for doc in docs:
+        kubernetes_validate.validate(doc, "1.34", strict=True)
+
+
+def test_defaults_match_the_plain_install() -> None:
+    docs = render()
+    deployment = by_kind(docs, "Deployment")[0]
+    plain = yaml.safe_load((REPO / "manifests/deployment.yaml").read_text())
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    assert container["image"] == install.IMAGE
+    assert container == plain["spec"]["template"]["spec"]["containers"][0]
+    roles = {r["metadata"]["name"]: r["rules"] for r in by_kind(docs, "ClusterRole")}
+    assert roles["lmaas-litemaas-operator"] == install.namespaced_rules()
+    assert roles["lmaas-litemaas-operator-cluster"] == install.cluster_rules()
+    assert by_kind(docs, "CustomResourceDefinition")[0]["metadata"]["annotations"] == {
+        "helm.sh/resource-policy": "keep"
+    }
+
+
+def test_watched_namespaces_get_roles_and_no_cluster_wide_child_rights() -> None:
+    docs = render("watchNamespaces={team-a,team-b}")
+    roles = by_kind(docs, "Role")
+    assert sorted(r["metadata"]["namespace"] for r in roles) == ["team-a", "team-b"]
+    assert all(r["rules"] == install.namespaced_rules() for r in roles)
+    bindings = by_kind(docs, "RoleBinding")
+    assert {b["subjects"][0]["namespace"] for b in bindings} == {"ops"}
+    cluster_roles = [r["metadata"]["name"] for r in by_kind(docs, "ClusterRole")]
+    assert "lmaas-litemaas-operator" not in cluster_roles
+    env = by_kind(docs, "Deployment")[0]["spec"]["template"]["spec"]["containers"][0]["env"]
+    assert {"name": "WATCH_NAMESPACE", "value": "team-a,team-b"} in env
+
+
+def test_toggles_leave_out_crd_and_rbac() -> None:
+    docs = render("crds.install=false", "rbac.create=false")
+    kinds = {d["kind"] for d in docs}
+    assert kinds == {"ServiceAccount", "Deployment"}
+
+
+def test_scheduling_values_reach_the_pod() -> None:
+    docs = render(
+        "nodeSelector.role=infra",
+        "tolerations[0].key=infra",
+        "tolerations[0].operator=Exists",
+        "image.tag=9.9.9",
+    )
+    pod = by_kind(docs, "Deployment")[0]["spec"]["template"]["spec"]
+    assert pod["nodeSelector"] == {"role": "infra"}
+    assert pod["tolerations"] == [{"key": "infra", "operator": "Exists"}]
+    assert pod["containers"][0]["image"] == f"{install.IMAGE_REPOSITORY}:9.9.9"
+    assert "nodeSelector" not in by_kind(render(), "Deployment")[0]["spec"]["template"]["spec"]
