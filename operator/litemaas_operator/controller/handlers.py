@@ -93,6 +93,9 @@ async def reconcile_loop(
             except asyncio.CancelledError:
                 raise
             except Exception as err:  # the loop must outlive API outages and bugs alike
+                if isinstance(err, ApiError) and err.not_found and await _gone(body):
+                    logger.info("resource is gone; its reconcile loop ends")
+                    return
                 metrics.RECONCILES.labels(result="error").inc()
                 logger.warning("reconcile failed (retrying in %.0fs): %s", backoff, _describe(err))
                 delay, backoff = backoff, min(backoff * 2, MAX_BACKOFF_SECONDS)
@@ -102,6 +105,34 @@ async def reconcile_loop(
         metrics.INSTANCES.dec()
         if was_ready:
             metrics.READY.dec()
+
+
+async def _gone(body: kopf.Body) -> bool:
+    """``_abandoned``, but an error while checking or cleaning up means "not yet"."""
+    try:
+        return await _abandoned(body)
+    except Exception as err:
+        log.warning("could not check whether the resource is gone: %s", _describe(err))
+        return False
+
+
+async def _abandoned(body: kopf.Body) -> bool:
+    """Whether this loop's CR no longer exists (or was replaced by a namesake).
+
+    A CR deleted before Kopf put its finalizer on it never reaches ``finalize``, and Kopf
+    does not stop its daemon: the loop would keep applying children (which garbage
+    collection then deletes, which wakes the loop again) and group members for a CR that is
+    gone. When it is gone for good, the loop does the finalizer's cleanup itself.
+    """
+    assert RUNTIME.kube is not None
+    meta = body["metadata"]
+    live = await RUNTIME.kube.get("LiteMaaS", meta["name"], meta["namespace"])
+    if live is not None and live["metadata"].get("uid") == meta.get("uid"):
+        return False
+    if live is None:  # otherwise a namesake owns the trigger and the cluster-scoped objects
+        await cleanup(RUNTIME.kube, copy.deepcopy(dict(body)))
+        REGISTRY.forget((meta["namespace"], meta["name"]))
+    return True
 
 
 def _describe(err: Exception) -> str:
