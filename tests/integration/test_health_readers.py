@@ -132,7 +132,7 @@ def test_created_to_ready(
     history = watch_until_ready(kstatus_bin, crs, "litemaas")
 
     # Every snapshot the operator wrote before Ready reads as work in progress to both tools.
-    before = [r for r in history if r["ready"] != "True" and r["observedGeneration"] is not None]
+    before = [r for r in history if r["ready"] != "True" and r["observedGeneration"]]
     assert before, f"the operator never reported progress before Ready: {history}"
     for reading in before:
         assert reading["kstatus"][0] == "InProgress", reading
@@ -147,14 +147,6 @@ def test_created_to_ready(
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "kstatus reads a CR with no status at all as Current; until the CRD defaults "
-        "status.observedGeneration (or the operator writes a status before Flux polls), a "
-        "freshly applied LiteMaaS is Current to Flux for a moment (docs/status.md)"
-    ),
-)
 def test_freshly_created_cr_is_not_current(crs: CRs, kstatus_bin: Path):
     """Flux reads the object right after applying it, before any operator has looked at it."""
     created = crs.create(sample("litemaas-cr"))

@@ -26,12 +26,19 @@ def sample(name: str = "litemaas") -> dict[str, Any]:
 def install_crd(cluster: Any) -> None:
     """Apply the CRD (server-side) and wait until it is Established."""
     cluster.kubectl("apply", "--server-side", "--force-conflicts", "-f", str(CRD_FILE))
-    cluster.kubectl(
-        "wait",
-        "--for=condition=Established",
-        "--timeout=60s",
-        "crd/litemaases.litemaas.io",
-    )
+
+    def established() -> bool:
+        # `kubectl wait` errors instead of waiting while a new CRD has no conditions at all.
+        out = cluster.kubectl(
+            "get",
+            "crd/litemaases.litemaas.io",
+            "-o",
+            "jsonpath={.status.conditions[?(@.type=='Established')].status}",
+            check=False,
+        )
+        return out.returncode == 0 and out.stdout.strip() == "True"
+
+    wait_until(established, 60, what="CRD Established")
 
 
 class CRs:

@@ -131,6 +131,9 @@ def crd_manifest() -> dict[str, Any]:
     status_schema = openapi_schema(LiteMaaSStatus)
     spec_schema["description"] = "Desired state of one LiteMaaS installation."
     status_schema["description"] = "Observed state, written by the operator."
+    # A CR nobody has looked at yet must not read as Current to kstatus (Flux): with a defaulted
+    # observedGeneration of 0 it reads "generation 1, observed 0", i.e. InProgress.
+    status_schema["default"] = {"observedGeneration": 0}
     return {
         "apiVersion": "apiextensions.k8s.io/v1",
         "kind": "CustomResourceDefinition",

@@ -193,7 +193,7 @@ class Reconciler:
                     outcome.applied.append("/".join(key(obj)))
                     metrics.APPLIES.labels(kind=obj["kind"]).inc()
                 except ApiError as err:
-                    if err.status in (400, 403, 409, 422):
+                    if err.status in (400, 403, 422):
                         # A person must act (immutable field, forbidden, invalid): say so.
                         apply_errors.append(
                             f"{obj['kind']} {obj['metadata']['name']}: {err.message}"
