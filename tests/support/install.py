@@ -44,7 +44,7 @@ NAMESPACED_KINDS = [
 # What every namespace has without LiteMaaS.
 BASELINE = {("ConfigMap", "kube-root-ca.crt"), ("ServiceAccount", "default")}
 SUBRESOURCES = {"exec", "log", "token", "finalizers", "status", "custom-host"}
-FORBIDDEN = re.compile(r"\b403\b|forbidden", re.IGNORECASE)
+FORBIDDEN = re.compile(r"forbidden|\bAPI 403\b|status=403", re.IGNORECASE)
 
 
 def tool(name: str) -> Path | None:
