@@ -21,13 +21,15 @@ test: setup lint  ## the whole suite: unit, integration, e2e (starts its own clu
 test-unit:  ## unit tests only, no cluster
 	$(PYTHON) -m pytest tests/unit $(PYTEST_ARGS)
 
-lint:  ## ruff, and the generated CRD is up to date
+lint:  ## ruff, and the generated CRD and install files are up to date
 	$(PYTHON) -m ruff check .
 	$(PYTHON) -m ruff format --check .
 	litemaas-operator crd --check
+	$(PYTHON) hack/gen_install.py --check
 
-crd:  ## regenerate crds/ from the pydantic models
+crd:  ## regenerate crds/, manifests/, the chart's and the bundle's generated files
 	litemaas-operator crd
+	$(PYTHON) hack/gen_install.py
 
 bench: setup  ## speed, API requests and memory at 1, 10 and 100 CRs
 	$(PYTHON) bench/run.py --json bench/results.json
