@@ -65,7 +65,7 @@ def helm_install(
     """
     helm = tool("helm")
     if helm is None:
-        pytest.skip("helm is not built: run `hack/tools.sh helm`")
+        pytest.fail("helm is not built: run `hack/tools.sh helm` (make setup does)")
     cluster = kubernetes_cluster
     watched = new_namespace(cluster, "e2e-helm")
     kubeconfig = ["--kubeconfig", str(cluster.kubeconfig)]
