@@ -115,10 +115,13 @@ def reconciles(requests: list[Request]) -> list[list[Request]]:
 
     Each reconcile starts by listing the CR's children, one namespaced LIST per kind in
     parallel (preceded by ``GET /apis`` when the discovery cache expired), and nothing else
-    in a reconcile is a namespaced LIST. Requests before the first such burst (Kopf's own
-    bookkeeping) form the first, possibly empty, segment.
+    in a reconcile is a namespaced LIST. Kopf's own writes to the CR (finalizer, annotations)
+    and requests before the first burst form the first, possibly empty, segment.
     """
     segments: list[list[Request]] = [[]]
+    kopf = [r for r in requests if r.resource == "litemaases"]  # finalizer, annotations
+    requests = [r for r in requests if r.resource != "litemaases"]
+    segments[0].extend(kopf)
     for i, req in enumerate(requests):
         prev = requests[i - 1] if i else None
         if req.namespaced_list and not (prev and prev.namespaced_list):

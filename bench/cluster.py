@@ -43,6 +43,13 @@ class AuditedControlPlane(ControlPlane):
     def _build_argv(self) -> None:
         super()._build_argv()
         audit = Path(self.audit_dir)
+        # The harness's /24 holds ~250 Services; 100 instances need 500.
+        self.argv["kube-apiserver"] = [
+            "--service-cluster-ip-range=10.96.0.0/16"
+            if a.startswith("--service-cluster-ip-range=")
+            else a
+            for a in self.argv["kube-apiserver"]
+        ]
         self.argv["kube-apiserver"] += [
             f"--audit-policy-file={audit / 'policy.yaml'}",
             f"--audit-log-path={audit / 'audit.log'}",
@@ -92,3 +99,15 @@ def user_kubeconfig(cp: AuditedControlPlane, user: str, out: Path) -> Path:
     out.write_text(json.dumps(config, indent=2))
     out.chmod(0o600)
     return out
+
+
+def add_nodes(cp: AuditedControlPlane, count: int) -> None:
+    """More fake kwok nodes (110 pods each, as the harness's one): 100 instances run 500 pods."""
+    node = control_plane.NODE_AND_STORAGE.split("---")[0]
+    docs = [
+        node.replace(f"name: {control_plane.NODE_NAME}", f"name: kwok-node-{i}").replace(
+            f"hostname: {control_plane.NODE_NAME}", f"hostname: kwok-node-{i}"
+        )
+        for i in range(1, count + 1)
+    ]
+    cp.kubectl("apply", "--server-side", "-f", "-", input="---".join(docs))

@@ -173,6 +173,7 @@ def setup_cluster(name: str, work: Path, namespaces: list[str]) -> tuple[Any, cl
     t = time.monotonic()
     cp = bench_cluster.start(name, work)
     log(f"cluster {name} up in {time.monotonic() - t:.1f}s")
+    bench_cluster.add_nodes(cp, len(namespaces) * 5 // 100 + 1)
     cp.kubectl("apply", "--server-side", "-f", str(CRD_FILE))
     cp.kubectl("wait", "--for=condition=Established", "--timeout=60s", "crd/litemaases.litemaas.io")
     docs = [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": n}} for n in namespaces]
@@ -447,7 +448,8 @@ def table(results: list[dict[str, Any]]) -> str:
     first = next((r["operator"].get("first_reconcile") for r in results if r["crs"] == 1), None)
     if first:
         lines += ["", "First reconciles of one CR (requests by verb; writes):"]
-        lines.append(f"  Kopf before the first: {fmt_verbs(first['before_first_reconcile'])}")
+        before = fmt_verbs(first["before_first_reconcile"])
+        lines.append(f"  Kopf's writes to the CR (finalizer, annotations) and earlier: {before}")
         for i, seg in enumerate(first["reconciles"], 1):
             lines.append(f"  #{i}: {fmt_verbs(seg['requests'])}; {', '.join(seg['writes'])}")
     return "\n".join(lines)

@@ -362,9 +362,7 @@ def test_malformed_crs_are_refused_or_stalled_and_the_operator_stays_healthy(
         status_ok = caught.value.status in (400, 413, 422) or (
             caught.value.status == 500 and "too large" in message
         )
-        if not status_ok or not all(
-            w.lower() in message.lower() for w in words
-        ):
+        if not status_ok or not all(w.lower() in message.lower() for w in words):
             unclear.append(f"{name}: {caught.value.status} {message[:300]}")
     assert not unclear, "\n".join(unclear)
     assert not crs.custom.list_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL)["items"]
