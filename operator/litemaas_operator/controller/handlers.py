@@ -43,7 +43,9 @@ class Runtime:
 RUNTIME = Runtime()
 
 
-async def _wait(trigger: asyncio.Event, stopped: Any, timeout: float) -> None:
+async def _wait(
+    trigger: asyncio.Event, stopped: Any, timeout: float, *, wake_on_trigger: bool = True
+) -> None:
     """Sleep until poked, stopped, or ``timeout`` seconds pass.
 
     Kopf's ``stopped.wait()`` promise must not be raced and cancelled (its inner waiter is not
@@ -51,12 +53,16 @@ async def _wait(trigger: asyncio.Event, stopped: Any, timeout: float) -> None:
     second while the trigger is awaited.
     """
     deadline = time.monotonic() + timeout
-    while not stopped and not trigger.is_set():
+    while not stopped and not (wake_on_trigger and trigger.is_set()):
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             return
+        step = min(remaining, 1.0)
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(trigger.wait(), timeout=min(remaining, 1.0))
+            if wake_on_trigger:
+                await asyncio.wait_for(trigger.wait(), timeout=step)
+            else:
+                await asyncio.sleep(step)
 
 
 # The loop notices the stop flag within a second; a reconcile in flight gets 5 s to finish
@@ -75,6 +81,7 @@ async def reconcile_loop(
         while not stopped:
             trigger.clear()
             delay = RUNTIME.resync_seconds
+            failed = False
             try:
                 assert RUNTIME.reconciler is not None
                 outcome = await RUNTIME.reconciler.reconcile(copy.deepcopy(dict(body)))
@@ -99,7 +106,10 @@ async def reconcile_loop(
                 metrics.RECONCILES.labels(result="error").inc()
                 logger.warning("reconcile failed (retrying in %.0fs): %s", backoff, _describe(err))
                 delay, backoff = backoff, min(backoff * 2, MAX_BACKOFF_SECONDS)
-            await _wait(trigger, stopped, delay)
+                failed = True
+            # After a failure the backoff is served in full: child events must not turn a
+            # failing CR into a hot loop.
+            await _wait(trigger, stopped, delay, wake_on_trigger=not failed)
             await asyncio.sleep(DEBOUNCE_SECONDS)  # coalesce a burst of child events
     finally:
         metrics.INSTANCES.dec()
