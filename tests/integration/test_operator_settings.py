@@ -53,7 +53,10 @@ def test_watch_namespace_env_liveness_metrics_and_json_logs(cluster, namespace, 
         CRs(cluster, other).create(sample("litemaas-cr"))
         crs.wait_ready()
         time.sleep(2)
-        assert "status" not in CRs(cluster, other).get(), "a CR outside WATCH_NAMESPACE was touched"
+        # The API server defaults status.observedGeneration to 0; nothing else may be there.
+        untouched = CRs(cluster, other).get()
+        assert untouched.get("status") == {"observedGeneration": 0}, "a CR outside the scope"
+        assert "litemaas.io/finalizer" not in untouched["metadata"].get("finalizers", [])
 
         with urlopen(f"http://127.0.0.1:{proc.health_port}/healthz", timeout=5) as resp:
             assert resp.status == 200

@@ -279,15 +279,15 @@ def test_status_says_what_start_up_waits_for(cluster, crs: CRs, operator: Operat
     )
     # A StatefulSet does not replace a pod that never became ready (kubernetes#67250): as a
     # person would, delete it so the fixed template is used.
-    wait_until(
-        lambda: (
-            crs.apps.read_namespaced_stateful_set(
-                "litemaas-postgres", crs.namespace
-            ).spec.template.spec.node_selector
-            is None
-        ),
-        30,
-        what="StatefulSet template updated",
-    )
+
+    def template_rolled_out() -> bool:
+        sts = crs.apps.read_namespaced_stateful_set("litemaas-postgres", crs.namespace)
+        return (
+            sts.spec.template.spec.node_selector is None
+            and sts.status.observed_generation == sts.metadata.generation
+        )
+
+    # Only once the controller has seen the new template does a re-created pod use it.
+    wait_until(template_rolled_out, 30, what="StatefulSet controller saw the fixed template")
     crs.core.delete_namespaced_pod("litemaas-postgres-0", crs.namespace)
     crs.wait_ready()

@@ -38,6 +38,9 @@ class Runtime:
     kube: Kube | None = None
     reconciler: Reconciler | None = None
     resync_seconds: float = 300.0
+    # Like controller-runtime's MaxConcurrentReconciles: a burst of 100 CRs reconciles a few at
+    # a time instead of holding 100 sets of listed children in memory at once.
+    slots: asyncio.Semaphore | None = None
 
 
 RUNTIME = Runtime()
@@ -83,8 +86,9 @@ async def reconcile_loop(
             delay = RUNTIME.resync_seconds
             failed = False
             try:
-                assert RUNTIME.reconciler is not None
-                outcome = await RUNTIME.reconciler.reconcile(copy.deepcopy(dict(body)))
+                assert RUNTIME.reconciler is not None and RUNTIME.slots is not None
+                async with RUNTIME.slots:
+                    outcome = await RUNTIME.reconciler.reconcile(copy.deepcopy(dict(body)))
                 metrics.RECONCILES.labels(result="success").inc()
                 if outcome.applied or outcome.pruned:
                     logger.info(

@@ -45,6 +45,7 @@ async def startup(settings: kopf.OperatorSettings, **_: Any) -> None:
     handlers.RUNTIME.kube = Kube(await connect(OPTIONS.kubeconfig))
     handlers.RUNTIME.reconciler = Reconciler(handlers.RUNTIME.kube, REGISTRY)
     handlers.RUNTIME.resync_seconds = OPTIONS.resync_seconds
+    handlers.RUNTIME.slots = asyncio.Semaphore(OPTIONS.max_concurrent_reconciles)
     if OPTIONS.metrics_port:
         start_http_server(OPTIONS.metrics_port)
     # `kill -USR1 <pid>` logs where every task is waiting: the first tool for a stuck loop.

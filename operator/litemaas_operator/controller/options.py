@@ -16,6 +16,7 @@ class Options:
     health_port: int
     metrics_port: int
     resync_seconds: float
+    max_concurrent_reconciles: int
     log_format: str
     verbose: bool
 
@@ -41,6 +42,12 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
         help="periodic full reconcile; changes to children are seen at once by watches",
     )
     parser.add_argument(
+        "--max-concurrent-reconciles",
+        type=int,
+        default=int(env("MAX_CONCURRENT_RECONCILES", "8")),
+        help="reconciles running at once; bounds memory and API load when many CRs change",
+    )
+    parser.add_argument(
         "--log-format", choices=["json", "plain"], default=env("LOG_FORMAT", "json")
     )
     parser.add_argument("-v", "--verbose", action="store_true")
@@ -58,6 +65,7 @@ def options_from(args: argparse.Namespace) -> Options:
         health_port=args.health_port,
         metrics_port=args.metrics_port,
         resync_seconds=args.resync_seconds,
+        max_concurrent_reconciles=max(1, args.max_concurrent_reconciles),
         log_format=args.log_format,
         verbose=args.verbose,
     )
