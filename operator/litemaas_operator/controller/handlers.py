@@ -82,12 +82,14 @@ async def reconcile_loop(
     was_ready = False
     try:
         while not stopped:
-            trigger.clear()
             delay = RUNTIME.resync_seconds
             failed = False
             try:
                 assert RUNTIME.reconciler is not None and RUNTIME.slots is not None
                 async with RUNTIME.slots:
+                    # Cleared once a slot is ours: events that came while queueing for it are
+                    # covered by this reconcile and must not cause another.
+                    trigger.clear()
                     outcome = await RUNTIME.reconciler.reconcile(copy.deepcopy(dict(body)))
                 metrics.RECONCILES.labels(result="success").inc()
                 if outcome.applied or outcome.pruned:
