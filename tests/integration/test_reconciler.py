@@ -6,6 +6,7 @@ import time
 from typing import Any
 
 import pytest
+from kubernetes import client
 
 from harness.waiting import wait_until
 from support.crs import CRs, sample
@@ -281,14 +282,21 @@ def test_status_says_what_start_up_waits_for(cluster, crs: CRs, operator: Operat
     # A StatefulSet does not replace a pod that never became ready (kubernetes#67250): as a
     # person would, delete it so the fixed template is used.
 
-    def template_rolled_out() -> bool:
+    def pod_on_new_revision() -> bool:
+        # The recreated pod may still get the old revision while the controller counts pod-0
+        # as current; delete it until it carries the update revision.
         sts = crs.apps.read_namespaced_stateful_set("litemaas-postgres", crs.namespace)
-        return (
-            sts.spec.template.spec.node_selector is None
-            and sts.status.observed_generation == sts.metadata.generation
-        )
+        if sts.spec.template.spec.node_selector is not None or not sts.status.update_revision:
+            return False
+        try:
+            pod = crs.core.read_namespaced_pod("litemaas-postgres-0", crs.namespace)
+        except client.ApiException:
+            return False
+        if pod.metadata.labels.get("controller-revision-hash") == sts.status.update_revision:
+            return True
+        if pod.metadata.deletion_timestamp is None:
+            crs.core.delete_namespaced_pod("litemaas-postgres-0", crs.namespace)
+        return False
 
-    # Only once the controller has seen the new template does a re-created pod use it.
-    wait_until(template_rolled_out, 30, what="StatefulSet controller saw the fixed template")
-    crs.core.delete_namespaced_pod("litemaas-postgres-0", crs.namespace)
+    wait_until(pod_on_new_revision, 60, interval=1, what="postgres pod on the fixed template")
     crs.wait_ready()

@@ -102,7 +102,15 @@ class CRs:
                 return cond
             return None
 
-        return wait_until(probe, timeout, what=f"{name} {ctype}={status}")
+        try:
+            return wait_until(probe, timeout, what=f"{name} {ctype}={status}")
+        except TimeoutError as err:
+            conditions = ((self.get(name) or {}).get("status") or {}).get("conditions") or []
+            summary = "; ".join(
+                f"{c['type']}={c['status']} ({c['reason']}: {c.get('message', '')})"
+                for c in conditions
+            )
+            raise TimeoutError(f"{err}; conditions: {summary or 'none'}") from None
 
     def wait_ready(self, name: str = "litemaas", timeout: float = 90) -> dict[str, Any]:
         """Wait until Ready is True and return the CR."""
