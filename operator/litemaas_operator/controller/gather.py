@@ -8,7 +8,6 @@ never rewritten, so resyncs, restarts and upgrades keep every password.
 from __future__ import annotations
 
 import base64
-import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,8 +24,6 @@ from .kube import ApiError, Kube
 from .logs import remember_secrets
 from .registry import Registry
 
-log = logging.getLogger(__name__)
-
 ROUTE_API = "route.openshift.io/v1"
 OAUTH_API = "oauth.openshift.io/v1"
 USER_API = "user.openshift.io/v1"
@@ -42,7 +39,6 @@ class Gathered:
     facts: ClusterFacts | None
     problems: list[Problem] = field(default_factory=list)
     secrets_read: set[tuple[str, str]] = field(default_factory=set)
-    served: set[str] = field(default_factory=set)
 
 
 def resolve_platform(requested: str, served: set[str]) -> tuple[Platform | None, Problem | None]:
@@ -62,18 +58,19 @@ def resolve_platform(requested: str, served: set[str]) -> tuple[Platform | None,
 
 async def served_groups(kube: Kube, registry: Registry) -> set[str]:
     """Served API group/versions, cached briefly (a CRD installed later is still picked up)."""
-    if not registry.discovery_fresh():
-        registry.remember_served(await kube.served_groups())
-    assert registry.served is not None
-    return registry.served
+    return await registry.cached("served", kube.served_groups)
 
 
-async def cluster_domain(kube: Kube, served: set[str]) -> str | None:
-    """OpenShift's apps domain from ``ingresses.config.openshift.io/cluster``."""
+async def cluster_domain(kube: Kube, served: set[str], registry: Registry) -> str | None:
+    """OpenShift's apps domain from ``ingresses.config.openshift.io/cluster``, cached briefly."""
     if CONFIG_API not in served:
         return None
-    config = await kube.get("IngressConfig", "cluster")
-    return ((config or {}).get("spec") or {}).get("domain") or None
+
+    async def fetch() -> str | None:
+        config = await kube.get("IngressConfig", "cluster")
+        return ((config or {}).get("spec") or {}).get("domain") or None
+
+    return await registry.cached("domain", fetch)
 
 
 async def read_secret_key(
@@ -164,20 +161,24 @@ async def ensure_credentials(
 
 
 async def gather(
-    kube: Kube, spec: LiteMaaSSpec, instance: Instance, live: Live, registry: Registry
+    kube: Kube,
+    spec: LiteMaaSSpec,
+    instance: Instance,
+    live: Live,
+    served: set[str],
+    registry: Registry,
 ) -> Gathered:
-    """Collect the facts for one instance; ``live`` are its children as just listed."""
+    """Collect the facts for one instance; ``live`` are its children as just listed and
+    ``served`` the API groups the cluster serves."""
     names = Names(instance)
     gathered = Gathered(facts=None)
-    served = await served_groups(kube, registry)
-    gathered.served = served
     platform, problem = resolve_platform(spec.platform, served)
     if problem is not None:
         gathered.problems.append(problem)
     if platform is None:
         return gathered
     domain = spec.domain or (
-        await cluster_domain(kube, served) if platform == "openshift" else None
+        await cluster_domain(kube, served, registry) if platform == "openshift" else None
     )
     hosts: dict[str, str | None] = {}
     for field_name, route in (

@@ -8,7 +8,6 @@ awaited on Kopf's event loop; nothing blocks it.
 from __future__ import annotations
 
 import json
-import logging
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -18,7 +17,6 @@ from kubernetes.aio import client, config
 from ..api import GROUP, PLURAL, VERSION
 
 FIELD_MANAGER = "litemaas-operator"
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)

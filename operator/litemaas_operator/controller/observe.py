@@ -6,7 +6,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..api.spec import LiteMaaSSpec
-from ..render.endpoints import Endpoints
 from ..render.names import Names
 from .conditions import ComponentState
 
@@ -54,7 +53,6 @@ def observe(
     spec: LiteMaaSSpec,
     names: Names,
     live: Live,
-    endpoints: Endpoints | None,
     auth_ready: tuple[bool, str, str],
 ) -> dict[str, ComponentState]:
     """Component states of one instance from its live children."""

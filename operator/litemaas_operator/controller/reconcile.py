@@ -7,7 +7,6 @@ observe -> status (written only when it changed).
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,7 +35,6 @@ from .kube import KINDS, ApiError, Kube
 from .observe import observe
 from .registry import Registry
 
-log = logging.getLogger(__name__)
 STATUS_KEYS = (
     "observedGeneration",
     "phase",
@@ -168,7 +166,7 @@ class Reconciler:
 
         served = await served_groups(self.kube, self.registry)
         live = await list_children(self.kube, instance, served)
-        gathered = await gather(self.kube, spec, instance, live, self.registry)
+        gathered = await gather(self.kube, spec, instance, live, served, self.registry)
         self.registry.reads((instance.namespace, instance.name), gathered.secrets_read)
         problems = list(gathered.problems)
         endpoints = None
@@ -211,9 +209,7 @@ class Reconciler:
             if gathered.facts.has_user_api:
                 await sync_groups(self.kube, instance, state.groups)
         mode = resolve_auth_mode(spec, gathered.facts) if gathered.facts else "oidc"
-        components = observe(
-            spec, names, live, endpoints, auth_state(mode, live, names, desired, problems)
-        )
+        components = observe(spec, names, live, auth_state(mode, live, names, desired, problems))
         obs = Observation(
             generation=generation,
             version=spec.version,

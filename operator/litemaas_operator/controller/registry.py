@@ -1,4 +1,5 @@
-"""In-memory state shared by the handlers: wake-up triggers, referenced Secrets, API discovery.
+"""In-memory state shared by the handlers: wake-up triggers, referenced Secrets, cached
+cluster facts.
 
 Nothing here is a source of truth: after a restart it is rebuilt by the first reconcile of each
 CR, and everything it would have triggered is also caught by the periodic resync.
@@ -9,8 +10,11 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
+T = TypeVar("T")
 Key = tuple[str, str]  # (namespace, name) of a LiteMaaS CR
 
 
@@ -20,9 +24,10 @@ class Registry:
 
     triggers: dict[Key, asyncio.Event] = field(default_factory=dict)
     readers: dict[Key, set[Key]] = field(default_factory=lambda: defaultdict(set))
-    served: set[str] | None = None
-    served_at: float = 0.0
-    discovery_ttl: float = 30.0
+    # Cluster-wide facts (served API groups, the apps domain) change rarely: fetched at most
+    # once per TTL for all CRs instead of on every reconcile.
+    cluster_facts: dict[str, tuple[float, Any]] = field(default_factory=dict)
+    facts_ttl: float = 30.0
 
     def trigger(self, key: Key) -> asyncio.Event:
         """The event that wakes the reconcile loop of one CR."""
@@ -55,13 +60,13 @@ class Registry:
             self.poke(cr)
         return bool(readers)
 
-    def discovery_fresh(self) -> bool:
-        """Whether the cached list of served API groups can be reused."""
-        return self.served is not None and time.monotonic() - self.served_at < self.discovery_ttl
-
-    def remember_served(self, served: set[str]) -> None:
-        """Cache the served API groups."""
-        self.served, self.served_at = served, time.monotonic()
+    async def cached(self, name: str, fetch: Callable[[], Awaitable[T]]) -> T:
+        """A cluster-wide fact, fetched again only when older than ``facts_ttl``."""
+        at, value = self.cluster_facts.get(name, (0.0, None))
+        if name not in self.cluster_facts or time.monotonic() - at >= self.facts_ttl:
+            value = await fetch()
+            self.cluster_facts[name] = (time.monotonic(), value)
+        return value  # type: ignore[no-any-return]
 
 
 REGISTRY = Registry()
