@@ -16,6 +16,9 @@ _lock = threading.Lock()
 _secrets: set[str] = set()
 # Short values (a username, "true") would redact ordinary words: only high-entropy ones count.
 MIN_SECRET_LENGTH = 12
+# Kopf posts every record of this logger as a Kubernetes Event on the CR (its K8sPoster handler).
+EVENTS_LOGGER = "kopf.objects"
+_TRACEBACKS = logging.Formatter()
 
 
 def remember_secrets(values: list[str] | set[str]) -> None:
@@ -35,13 +38,21 @@ def redact(text: str) -> str:
 
 
 class RedactingFilter(logging.Filter):
-    """Rewrites a record's message (after %-formatting) with secrets removed."""
+    """Rewrites a record's message (after %-formatting) and traceback with secrets removed."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
         clean = redact(message)
         if clean != message:
             record.msg, record.args = clean, None
+        if record.exc_info and not record.exc_text:
+            # Formatters append the traceback, whose last line quotes the exception's message.
+            trace = _TRACEBACKS.formatException(record.exc_info)
+            clean = redact(trace)
+            if clean != trace:
+                # Formatters (text and JSON) print exc_text when exc_info is gone, and would
+                # re-render the unredacted traceback from exc_info otherwise.
+                record.exc_text, record.exc_info = clean, None
         return True
 
 
@@ -58,8 +69,24 @@ class QuietWakeUps(logging.Filter):
 
 
 def install_redaction() -> None:
-    """Attach the filters to every handler of the root logger."""
+    """Attach the filters to every handler of the root logger, and redact Kopf's Events.
+
+    Kopf's ``kopf.objects`` logger hands each record to its own handler (``K8sPoster``, which
+    posts an Event readable by anyone who may read Events in the namespace) before the record
+    propagates to the root handlers, so a root-handler filter comes too late for it. A
+    logger-level filter runs before every handler of that logger; the handler-level one also
+    covers records of any child logger that propagate into it.
+    """
     for handler in logging.getLogger().handlers:
         for kind in (QuietWakeUps, RedactingFilter):
-            if not any(isinstance(f, kind) for f in handler.filters):
-                handler.addFilter(kind())
+            _add_filter(handler, kind)
+    events = logging.getLogger(EVENTS_LOGGER)
+    _add_filter(events, RedactingFilter)
+    for handler in events.handlers:
+        _add_filter(handler, RedactingFilter)
+
+
+def _add_filter(target: logging.Filterer, kind: type[logging.Filter]) -> None:
+    """Add a ``kind`` filter to a logger or handler unless it has one (install is repeatable)."""
+    if not any(isinstance(f, kind) for f in target.filters):
+        target.addFilter(kind())
