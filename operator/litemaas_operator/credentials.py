@@ -18,7 +18,8 @@ class Credential:
     """One credential: its key in the credentials Secret and how a fresh value looks."""
 
     key: str
-    spec_field: str  # attribute of SecretsSpec that may point at an existing Secret instead
+    # Attribute of SecretsSpec that may point at an existing Secret instead; "" for INTERNAL.
+    spec_field: str
     prefix: str = ""
     nbytes: int = 32
 
@@ -40,6 +41,10 @@ BACKEND_ENCRYPTION_KEY = Credential("backend-encryption-key", "backend_encryptio
 LITELLM_UI_PASSWORD = Credential("litellm-ui-password", "litellm_ui_password", nbytes=24)
 LITELLM_SALT_KEY = Credential("litellm-salt-key", "litellm_salt_key", prefix="sk-")
 REDIS_PASSWORD = Credential("redis-password", "redis_password")
+# The HMAC key of the pod-template config hash: without it the annotation, readable by anyone who
+# may read Deployments, would be an offline-crackable digest of the passwords it covers. Never
+# taken from the user (a weak key would defeat it), so it has no field in spec.secrets.
+CONFIG_HASH_KEY = Credential("config-hash-key", "")
 
 ALL: tuple[Credential, ...] = (
     POSTGRES_PASSWORD,
@@ -52,6 +57,10 @@ ALL: tuple[Credential, ...] = (
     LITELLM_SALT_KEY,
     REDIS_PASSWORD,
 )
+# Credentials always generated, never read from a user Secret (not in ALL, which maps spec fields).
+INTERNAL: tuple[Credential, ...] = (CONFIG_HASH_KEY,)
+# Every key the credentials store may hold.
+EVERY: tuple[Credential, ...] = (*ALL, *INTERNAL)
 
 
 def generated_keys(spec: LiteMaaSSpec) -> list[Credential]:
@@ -60,12 +69,12 @@ def generated_keys(spec: LiteMaaSSpec) -> list[Credential]:
     All are generated, even those the current spec does not use (say the OAuth client secret in
     oidc mode), so that switching modes later never mints a second value for the same thing.
     """
-    return [c for c in ALL if getattr(spec.secrets, c.spec_field) is None]
+    return [c for c in ALL if getattr(spec.secrets, c.spec_field) is None] + list(INTERNAL)
 
 
 def placeholders(spec: LiteMaaSSpec) -> dict[str, str]:
     """Placeholder values for every credential, for ``render``."""
-    values = {c.key: c.placeholder() for c in ALL}
+    values = {c.key: c.placeholder() for c in EVERY}
     for c in ALL:
         ref = getattr(spec.secrets, c.spec_field)
         if ref is not None:
@@ -74,5 +83,5 @@ def placeholders(spec: LiteMaaSSpec) -> dict[str, str]:
 
 
 def missing(values: Mapping[str, str]) -> list[str]:
-    """Keys of ``ALL`` that ``values`` lacks or holds empty."""
-    return [c.key for c in ALL if not values.get(c.key)]
+    """Keys of ``EVERY`` that ``values`` lacks or holds empty."""
+    return [c.key for c in EVERY if not values.get(c.key)]

@@ -95,7 +95,7 @@ def test_render_prints_placeholders_never_values(capsys, sample):
     text = yaml.safe_dump_all(docs)
     store = next(d for d in docs if d["metadata"]["name"] == "litemaas-credentials")
     # Every generated credential is shown as its placeholder, and only as that.
-    assert store["stringData"] == {c.key: c.placeholder() for c in credentials.ALL}
+    assert store["stringData"] == {c.key: c.placeholder() for c in credentials.EVERY}
     assert "data" not in store
     # Derived Secrets carry the placeholders too (base64-encoded in data, URL-encoded in URLs).
     secret_text = "".join(

@@ -10,7 +10,6 @@ from .database_urls import database_urls
 from .names import RETAIN_LABEL, labels
 from .pods import (
     POSTGRES_IMAGE,
-    config_hash,
     container,
     deployment,
     env,
@@ -184,7 +183,7 @@ def build(ctx: RenderContext) -> list[dict[str, Any]]:
         },
         platform=ctx.facts.platform,
         service_account=names.service_account,
-        inputs_hash=config_hash(backend_secret["data"]),
+        inputs_hash=ctx.config_hash("backend", backend_secret["data"]),
     )
     # Recreate: the backup volume is ReadWriteOnce, and OAuth state lives in pod memory.
     return [

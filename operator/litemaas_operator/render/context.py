@@ -11,7 +11,7 @@ from ..api.spec import LiteMaaSSpec
 from ..facts import ClusterFacts, Instance
 from .endpoints import Endpoints, Problem
 from .names import Names
-from .pods import extra_env
+from .pods import config_hash, extra_env
 
 
 @dataclass
@@ -34,6 +34,11 @@ class RenderContext:
         if not value:
             self.wait(component, "WaitingForCredentials", f"credential {credential.key} missing")
         return value or None
+
+    def config_hash(self, component: str, *inputs: Any) -> str | None:
+        """The keyed pod-template hash of ``inputs``, or None (and a problem) without the key."""
+        key = self.credential(cred.CONFIG_HASH_KEY, component)
+        return None if key is None else config_hash(key, *inputs)
 
     def wait(self, component: str, reason: str, message: str) -> None:
         """Record that ``component`` cannot be rendered yet."""

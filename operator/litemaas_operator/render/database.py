@@ -10,7 +10,6 @@ from .names import labels, selector
 from .pods import (
     POSTGRES_IMAGE,
     POSTGRES_UID,
-    config_hash,
     container,
     env,
     exec_probe,
@@ -108,7 +107,7 @@ def build(ctx: RenderContext) -> list[dict[str, Any]]:
         platform=ctx.facts.platform,
         service_account=names.service_account,
         uid=POSTGRES_UID,
-        inputs_hash=config_hash(pg_secret["data"], init["data"]),
+        inputs_hash=ctx.config_hash("database", pg_secret["data"], init["data"]),
     )
     statefulset = {
         "apiVersion": "apps/v1",

@@ -10,7 +10,6 @@ from .database_urls import database_urls
 from .pods import (
     LITELLM_IMAGE,
     POSTGRES_IMAGE,
-    config_hash,
     container,
     deployment,
     env,
@@ -95,7 +94,7 @@ def build(ctx: RenderContext) -> list[dict[str, Any]]:
         },
         platform=ctx.facts.platform,
         service_account=names.service_account,
-        inputs_hash=config_hash(litellm_secret["data"]),
+        inputs_hash=ctx.config_hash("litellm", litellm_secret["data"]),
     )
     return [
         litellm_secret,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from collections.abc import Mapping
 from typing import Any
@@ -90,10 +91,15 @@ def extra_env(extra: list[EnvVar] | None) -> list[dict[str, Any]]:
     return [e.to_wire() for e in extra or []]
 
 
-def config_hash(*inputs: Any) -> str:
-    """A stable hash of everything a pod reads at start; a change rolls the pods."""
+def config_hash(key: str, *inputs: Any) -> str:
+    """A stable keyed hash of everything a pod reads at start; a change rolls the pods.
+
+    HMAC-SHA256 under the instance's generated ``config-hash-key``: the annotation is public to
+    anyone who may read the workload, and a plain digest of Secret data would let them test
+    guesses of a weak password offline.
+    """
     blob = json.dumps(inputs, sort_keys=True, default=str).encode()
-    return hashlib.sha256(blob).hexdigest()[:32]
+    return hmac.new(key.encode(), blob, hashlib.sha256).hexdigest()[:32]
 
 
 def pod_template(

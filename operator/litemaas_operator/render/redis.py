@@ -9,7 +9,6 @@ from .context import RenderContext
 from .pods import (
     REDIS_IMAGE,
     REDIS_UID,
-    config_hash,
     container,
     deployment,
     exec_probe,
@@ -70,7 +69,7 @@ def build(ctx: RenderContext) -> list[dict[str, Any]]:
         platform=ctx.facts.platform,
         service_account=names.service_account,
         uid=REDIS_UID,
-        inputs_hash=config_hash(hash_inputs),
+        inputs_hash=ctx.config_hash("redis", hash_inputs),
     )
     return [
         *objects,
