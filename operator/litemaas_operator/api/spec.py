@@ -335,12 +335,29 @@ class SecretsSpec(SpecModel):
 
 
 class NetworkPolicySpec(SpecModel):
-    """NetworkPolicies: deny by default, allow only the flows LiteMaaS needs."""
+    """NetworkPolicies: the data stores are fenced off by default; enabled locks down the rest."""
 
-    enabled: bool = False
+    # Policies add up: to let another pod reach a data store (a backup tool, an exporter), a
+    # user adds their own NetworkPolicy beside these; docs/network-policy.md says how.
+    data_stores: bool = Field(
+        default=True,
+        description="Admit to the embedded PostgreSQL (port 5432) only this instance's backend "
+        "and LiteLLM, and to Redis (port 6379) only the same two; all other traffic to those "
+        "pods is denied. The frontend, backend and LiteLLM stay open. No policy is rendered "
+        "for a data store that is not deployed (external database, Redis disabled). Implied "
+        "by enabled.",
+    )
+    enabled: bool = Field(
+        default=False,
+        description="Full lockdown: deny all ingress to the instance's pods except the flows "
+        "LiteMaaS needs: the ingress controller's namespace to the frontend, backend and "
+        "LiteLLM, the frontend to the backend, the backend to LiteLLM, plus the data-store "
+        "rules above. Pods elsewhere (monitoring, other namespaces) can no longer connect.",
+    )
     ingress_namespace_selector: dict[str, str] | None = Field(
         default=None,
-        description="Labels of the ingress controller's namespace. Defaults to OpenShift's "
+        description="With enabled: labels of the ingress controller's namespace, the only "
+        "namespace admitted to the frontend, backend and LiteLLM. Defaults to OpenShift's "
         "policy-group.network.openshift.io/ingress label, or kubernetes.io/metadata.name="
         "ingress-nginx elsewhere.",
     )
