@@ -21,6 +21,8 @@ from typing import Any
 import yaml
 
 from . import __version__
+from .admission import GROUP_NAMES as GROUPS
+from .admission import policies
 from .api import GROUP, PLURAL, VERSION, LiteMaaSSpec
 from .api.crd import crd_manifest
 from .render import pods
@@ -28,6 +30,7 @@ from .render import pods
 NAME = "litemaas-operator"
 NAMESPACE = "litemaas-operator-system"
 SERVICE_ACCOUNT = NAME
+OPERATOR_USERNAME = f"system:serviceaccount:{NAMESPACE}:{SERVICE_ACCOUNT}"
 IMAGE_REPOSITORY = "quay.io/rh-aiservices-bu/litemaas-operator"
 IMAGE = f"{IMAGE_REPOSITORY}:{__version__}"
 HEALTH_PORT = 8080
@@ -77,10 +80,13 @@ def cluster_rules() -> list[dict[str, Any]]:
     return [
         # Kopf lists and watches CRDs to find the resources it serves (403s without).
         rule("apiextensions.k8s.io", ["customresourcedefinitions"], ["list", "watch"]),
-        # One OAuthClient per instance (auth.mode oauthclient), labelled with its owner.
+        # One OAuthClient per instance (auth.mode oauthclient), labelled with its owner. The
+        # admission policy lets the operator patch and delete only clients carrying its label.
         rule("oauth.openshift.io", ["oauthclients"], ["get", "list", "create", "patch", "delete"]),
-        # The litemaas-admins/-readonly/-users Groups (spec.groups.manage).
-        rule("user.openshift.io", ["groups"], ["get", "create", "update", "delete"]),
+        # The litemaas-admins/-readonly/-users Groups (spec.groups.manage), by name. `create`
+        # cannot be limited by name in RBAC; the admission policy limits it to these names.
+        rule("user.openshift.io", ["groups"], ["get", "update", "delete"], resourceNames=GROUPS),
+        rule("user.openshift.io", ["groups"], ["create"]),
         # The apps domain, from the one cluster Ingress config.
         rule("config.openshift.io", ["ingresses"], ["get"], resourceNames=["cluster"]),
     ]
@@ -238,6 +244,7 @@ def kustomize_files() -> dict[str, list[dict[str, Any]]]:
             *user_roles(),
         ],
         "deployment.yaml": [deployment],
+        "admission-policies.yaml": policies(OPERATOR_USERNAME),
     }
 
 
@@ -299,7 +306,7 @@ metadata:
   labels: {labels}
 rules:
 {_helm_block(cluster_rules(), 0)}
-{{{{- if .Values.watchNamespaces }}}}
+{{{{- if not .Values.clusterWide }}}}
 {_helm_block(namespace_watch_rules(), 0)}
 {{{{- end }}}}
 ---
@@ -310,8 +317,8 @@ metadata:
   labels: {labels}
 {ref.format(kind="ClusterRole", name=full + "-cluster")}
 {subjects}
-{{{{- if .Values.watchNamespaces }}}}
-{{{{- range .Values.watchNamespaces }}}}
+{{{{- if not .Values.clusterWide }}}}
+{{{{- range (.Values.watchNamespaces | default (list .Release.Namespace)) }}}}
 ---
 apiVersion: rbac.authorization.k8s.io/v1
 kind: Role
@@ -400,7 +407,7 @@ def helm_deployment_template() -> str:
     inline = {
         "__IMAGE__": '"{{ .Values.image.repository }}:{{ .Values.image.tag | default '
         '.Chart.AppVersion }}"',
-        "__WATCH__": '{{ join "," .Values.watchNamespaces | quote }}',
+        "__WATCH__": '{{ include "litemaas-operator.watchNamespaces" . | quote }}',
         "__PULL__": "{{ .Values.image.pullPolicy }}",
         "__SA__": '{{ include "litemaas-operator.serviceAccountName" . }}',
         "__FULLNAME__": '{{ include "litemaas-operator.fullname" . }}',
@@ -437,11 +444,23 @@ def helm_deployment_template() -> str:
     return HELM_HEADER + "\n" + "\n".join(lines) + "\n"
 
 
+def helm_policies_template() -> str:
+    """``templates/admission-policies.yaml``: the policies, bound to the release's account."""
+    username = "system:serviceaccount:__NS__:__SA__"
+    text = dump_all(policies(username))
+    text = text.replace("__NS__", "{{ .Release.Namespace }}").replace(
+        "__SA__", '{{ include "litemaas-operator.serviceAccountName" . }}'
+    )
+    return f"{HELM_HEADER}\n{{{{- if .Values.admissionPolicies.enabled }}}}\n{text}{{{{- end }}}}\n"
+
+
 def helm_values() -> dict[str, Any]:
     """The chart's defaults, the same as the plain install's."""
     return {
         "image": {"repository": IMAGE_REPOSITORY, "tag": "", "pullPolicy": "IfNotPresent"},
         "watchNamespaces": [],
+        "clusterWide": False,
+        "admissionPolicies": {"enabled": True},
         "crds": {"install": True, "keep": True},
         "rbac": {"create": True, "userRoles": True},
         "serviceAccount": {"create": True, "name": ""},
@@ -455,8 +474,13 @@ def helm_values() -> dict[str, Any]:
 
 VALUES_COMMENTS = {
     "image": "Operator image; tag defaults to the chart's appVersion.",
-    "watchNamespaces": "Namespaces whose LiteMaaS resources the operator manages (Roles in "
-    "each); empty: all namespaces (ClusterRoles).",
+    "watchNamespaces": "Namespaces whose LiteMaaS resources the operator manages (a Role in "
+    "each); empty: the release's namespace.",
+    "clusterWide": "Manage LiteMaaS resources in every namespace (ClusterRoles: the operator "
+    "can then read and write Secrets and workloads everywhere). Off: only watchNamespaces.",
+    "admissionPolicies": "Install the ValidatingAdmissionPolicies (Kubernetes >= 1.30) that "
+    "check a LiteMaaS resource's author for Groups and OAuthClients and hold the operator's "
+    "own writes to the objects it manages. Turn off only where policies are not served.",
     "crds": "Install the LiteMaaS CRD (keep: Helm leaves it, and every CR, on uninstall).",
     "rbac": "Create the operator's (Cluster)Roles; userRoles: aggregate LiteMaaS rights into "
     "the admin/edit/view roles.",
@@ -657,7 +681,8 @@ def csv(root: Path) -> dict[str, Any]:
                 "operatorframework.io/suggested-namespace": NAMESPACE,
                 "repository": "https://github.com/rh-aiservices-bu/litemaas-operator",
                 "support": "LiteMaaS community",
-                "features.operators.openshift.io/disconnected": "true",
+                # Not until every image is pinned by digest: mirroring needs digests.
+                "features.operators.openshift.io/disconnected": "false",
                 "features.operators.openshift.io/fips-compliant": "false",
                 "features.operators.openshift.io/proxy-aware": "false",
                 "features.operators.openshift.io/tls-profiles": "false",
@@ -694,7 +719,9 @@ def csv(root: Path) -> dict[str, Any]:
                 {"type": "OwnNamespace", "supported": True},
                 {"type": "SingleNamespace", "supported": True},
                 {"type": "MultiNamespace", "supported": True},
-                {"type": "AllNamespaces", "supported": True},
+                # Cluster-wide is an explicit choice made elsewhere (kustomize, or the Helm
+                # chart's clusterWide): an operator that reads every namespace's Secrets.
+                {"type": "AllNamespaces", "supported": False},
             ],
             "customresourcedefinitions": {
                 "owned": [
@@ -777,6 +804,12 @@ def generated_files(root: Path) -> dict[str, str]:
     files["charts/operator/templates/crd.yaml"] = HELM_CRD_TEMPLATE
     files["charts/operator/templates/rbac.yaml"] = helm_rbac_template()
     files["charts/operator/templates/deployment.yaml"] = helm_deployment_template()
+    files["charts/operator/templates/admission-policies.yaml"] = helm_policies_template()
+    files["manifests/olm/admission-policies.yaml"] = (
+        GENERATED
+        + "# For OLM installs (any namespace): apply with kubectl apply --server-side -f.\n"
+        + dump_all(policies())
+    )
     files[f"bundle/manifests/{NAME}.clusterserviceversion.yaml"] = _yaml([csv(root)])
     files[f"bundle/manifests/{GROUP}_{PLURAL}.yaml"] = _yaml([crd_manifest()])
     files["bundle/metadata/annotations.yaml"] = _yaml([{"annotations": BUNDLE_ANNOTATIONS}])

@@ -7,8 +7,15 @@ tests below.
 
 from __future__ import annotations
 
+import json
+import secrets
+import subprocess
+from typing import Any
+
 import pytest
 
+from harness import config
+from harness.waiting import wait_until
 from support.install import (
     NAMESPACED_KINDS,
     PREREQUISITES,
@@ -54,7 +61,9 @@ MUST_CLUSTER = [
     ("watch", "customresourcedefinitions.apiextensions.k8s.io"),
     ("create", "oauthclients.oauth.openshift.io"),
     ("delete", "oauthclients.oauth.openshift.io"),
-    ("update", "groups.user.openshift.io"),
+    ("update", "groups.user.openshift.io/litemaas-admins"),
+    ("update", "groups.user.openshift.io/litemaas-readonly"),
+    ("update", "groups.user.openshift.io/litemaas-users"),
     ("get", "ingresses.config.openshift.io/cluster"),
 ]
 # Rights it must not have: each would let a compromised operator take over the cluster or
@@ -89,6 +98,10 @@ MUST_NOT_CLUSTER = [
     ("delete", "litemaases.litemaas.io"),
     ("update", "secrets"),
     ("list", "groups.user.openshift.io"),
+    # Groups only by the three LiteMaaS names (create cannot be limited by RBAC: the admission
+    # policy limits it).
+    ("update", "groups.user.openshift.io/cluster-admins"),
+    ("delete", "groups.user.openshift.io/cluster-admins"),
     ("update", "oauthclients.oauth.openshift.io"),
     ("patch", "ingresses.config.openshift.io"),
     ("get", "ingresses.config.openshift.io/other"),
@@ -109,3 +122,139 @@ def test_service_account_has_what_it_needs(plain_install: Installed) -> None:
 def test_service_account_has_nothing_more(plain_install: Installed) -> None:
     granted = [f"{v} {r}" for v, r in MUST_NOT_CLUSTER if can_i(plain_install.cluster, v, r)]
     assert granted == []
+
+
+def _as_operator(installed: Installed, *args: str, body: Any = None) -> str:
+    """kubectl with the operator's own token; returns what the API server refused, or ''."""
+    out = subprocess.run(
+        [config.kubectl_path(), "--kubeconfig", str(installed.operator.kubeconfig), *args],
+        input=json.dumps(body) if body is not None else None,
+        text=True,
+        capture_output=True,
+        check=False,
+    )
+    return "" if out.returncode == 0 else out.stderr
+
+
+def _deployment(name: str, namespace: str, labels: dict[str, str], sa: str) -> dict[str, Any]:
+    pod_labels = {"app": name}
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name, "namespace": namespace, "labels": labels},
+        "spec": {
+            "replicas": 0,
+            "selector": {"matchLabels": pod_labels},
+            "template": {
+                "metadata": {"labels": pod_labels},
+                "spec": {
+                    "serviceAccountName": sa,
+                    "containers": [{"name": "c", "image": "registry.example.com/c:1"}],
+                },
+            },
+        },
+    }
+
+
+@pytest.mark.timeout(180)
+def test_the_operators_token_cannot_reach_beyond_what_it_manages(plain_install: Installed) -> None:
+    """A stolen operator token, held to the operator-writes admission policy."""
+    cluster = plain_install.cluster
+    ns = sample_namespace(plain_install, "e2e-steal")
+    managed = {"app.kubernetes.io/managed-by": "litemaas-operator"}
+    token_secret = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "type": "kubernetes.io/service-account-token",
+        "metadata": {
+            "name": "default-token-stolen",
+            "namespace": ns,
+            "labels": managed,
+            "annotations": {"kubernetes.io/service-account.name": "default"},
+        },
+    }
+    # The policy is enforced once the API server has loaded it.
+    wait_until(
+        lambda: (
+            "service-account-token"
+            in _as_operator(plain_install, "create", "-f", "-", body=token_secret)
+        ),
+        60,
+        what="a token for another ServiceAccount refused",
+    )
+    assert cluster.kubectl(
+        "get", "secret", "default-token-stolen", "-n", ns, check=False
+    ).returncode
+
+    victim = f"victim-{secrets.token_hex(3)}"
+    cluster.kubectl(
+        "create", "-f", "-", input=json.dumps(_deployment(victim, "kube-system", {}, "default"))
+    )
+    try:
+        before = cluster.kubectl(
+            "get",
+            "deployment",
+            victim,
+            "-n",
+            "kube-system",
+            "-o",
+            "jsonpath={.metadata.resourceVersion}",
+        ).stdout
+        # Patching someone else's Deployment, even while adding the label, is refused.
+        for patch in ({"spec": {"replicas": 1}}, {"metadata": {"labels": managed}}):
+            refused = _as_operator(
+                plain_install, "patch", "deployment", victim, "-n", "kube-system",
+                "--type=merge", "-p", json.dumps(patch),
+            )  # fmt: skip
+            assert "managed-by=litemaas-operator" in refused, refused
+        after = cluster.kubectl(
+            "get",
+            "deployment",
+            victim,
+            "-n",
+            "kube-system",
+            "-o",
+            "jsonpath={.metadata.resourceVersion}",
+        ).stdout
+        assert before == after
+        assert "managed-by=litemaas-operator" in _as_operator(
+            plain_install, "delete", "deployment", victim, "-n", "kube-system"
+        )
+    finally:
+        cluster.kubectl("delete", "deployment", victim, "-n", "kube-system", check=False)
+
+    # A labelled workload of its own still may not run as a powerful ServiceAccount.
+    pod_as_admin = _deployment(
+        f"x-{victim}", "kube-system", managed, "clusterrole-aggregation-controller"
+    )
+    assert "unprivileged pods" in _as_operator(
+        plain_install, "create", "-f", "-", body=pod_as_admin
+    )
+    # No Secret without the label; no Group but the three; no OAuthClient with every scope.
+    plain_secret = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": "s", "namespace": ns},
+    }
+    assert "managed-by=litemaas-operator" in _as_operator(
+        plain_install, "create", "-f", "-", body=plain_secret
+    )
+    group = {
+        "apiVersion": "user.openshift.io/v1",
+        "kind": "Group",
+        "metadata": {"name": "cluster-admins", "labels": managed},
+        "users": ["mallory"],
+    }
+    assert "litemaas-admins" in _as_operator(plain_install, "create", "-f", "-", body=group)
+    client = {
+        "apiVersion": "oauth.openshift.io/v1",
+        "kind": "OAuthClient",
+        "metadata": {"name": f"steal-{victim}", "labels": managed},
+        "secret": "x",
+        "redirectURIs": ["https://evil.example.com/cb"],
+        "grantMethod": "auto",
+    }
+    assert "scopes" in _as_operator(plain_install, "create", "-f", "-", body=client)
+    for kind, name in (("groups.user.openshift.io", "cluster-admins"),
+                       ("oauthclients.oauth.openshift.io", f"steal-{victim}")):  # fmt: skip
+        assert cluster.kubectl("get", kind, name, check=False).returncode != 0

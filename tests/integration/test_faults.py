@@ -18,7 +18,7 @@ import pytest
 from kubernetes.client.exceptions import ApiException
 
 from harness.waiting import wait_until
-from support.crs import GROUP, PLURAL, VERSION, CRs, sample
+from support.crs import GROUP, PLURAL, VERSION, CRs, client_name, sample
 from support.faults import cluster_leftovers, liveness, namespaced_children, uid
 from support.operator import OperatorProcess
 
@@ -29,8 +29,10 @@ RESTORE_SECONDS = 15  # README promises drift is restored within 10 s; some slac
 
 
 def openshift_sample() -> dict[str, Any]:
-    """The OpenShift sample CR."""
-    return sample("litemaas-cr")
+    """The OpenShift sample CR, with the most moving parts: a cluster-scoped OAuthClient."""
+    body = sample("litemaas-cr")
+    body["spec"]["auth"]["mode"] = "oauthclient"
+    return body
 
 
 def applies_total(op: OperatorProcess) -> float:
@@ -62,7 +64,7 @@ def assert_credentials_consistent(crs: CRs, creds: dict[str, str]) -> None:
     assert backend["jwt-secret"] == creds["jwt-secret"]
     assert backend["admin-api-keys"] == creds["admin-api-keys"]
     oauth = crs.custom.get_cluster_custom_object(
-        "oauth.openshift.io", "v1", "oauthclients", f"litemaas-{crs.namespace}-litemaas"
+        "oauth.openshift.io", "v1", "oauthclients", client_name(crs.namespace)
     )
     assert oauth["secret"] == creds["oauth-client-secret"]
 

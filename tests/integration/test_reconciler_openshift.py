@@ -9,7 +9,7 @@ from kubernetes import client
 
 from harness.waiting import wait_until
 from litemaas_operator.render.endpoints import default_host
-from support.crs import CRs, sample
+from support.crs import CRs, client_name, sample
 from support.operator import OperatorProcess
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
@@ -47,7 +47,9 @@ def group_users(cluster: Any, name: str) -> list[str] | None:
 def test_oauthclient_follows_the_route_host(
     cluster, crs: CRs, operator: OperatorProcess, namespace: str
 ):
-    crs.create(sample("litemaas-cr"))
+    body = sample("litemaas-cr")
+    body["spec"]["auth"]["mode"] = "oauthclient"
+    crs.create(body)
     cr = crs.wait_ready()
     # The router's <route>-<namespace> host, shortened when the label would pass 63 chars.
     host = default_host("litemaas", namespace, cluster.domain)
@@ -55,10 +57,13 @@ def test_oauthclient_follows_the_route_host(
         "frontend": f"https://{host}",
         "litellm": f"https://{default_host('litemaas-litellm', namespace, cluster.domain)}",
     }
-    name = f"litemaas-{namespace}-litemaas"
+    name = client_name(namespace)
     oc = oauth_client(cluster, name)
     assert oc["redirectURIs"] == [f"https://{host}/api/auth/callback"]
     assert oc["metadata"]["labels"]["litemaas.io/owner-namespace"] == namespace
+    assert oc["metadata"]["labels"]["litemaas.io/owner-uid"] == cr["metadata"]["uid"]
+    # Read back from the API server: only the scopes LiteMaaS needs.
+    assert oc["scopeRestrictions"] == [{"literals": ["user:info", "user:check-access"]}]
     backend = crs.secret("litemaas-backend")
     assert backend["oauth-client-id"] == name
     assert backend["oauth-client-secret"] == oc["secret"]
@@ -102,8 +107,8 @@ def test_oauthclient_follows_the_route_host(
 
 
 def test_serviceaccount_oauth_mode(cluster, crs: CRs, operator: OperatorProcess, namespace: str):
-    body = sample("litemaas-cr")
-    body["spec"]["auth"]["mode"] = "serviceaccount"
+    body = sample("litemaas-cr")  # the default auth mode on OpenShift
+    assert "mode" not in body["spec"]["auth"]
     crs.create(body)
     crs.wait_ready()
     account = crs.core.read_namespaced_service_account("litemaas-litemaas", namespace)
@@ -116,7 +121,7 @@ def test_serviceaccount_oauth_mode(cluster, crs: CRs, operator: OperatorProcess,
     assert backend["oauth-client-id"] == f"system:serviceaccount:{namespace}:litemaas-litemaas"
     token = crs.secret("litemaas-oauth-token")["token"]
     assert token and backend["oauth-client-secret"] == token
-    assert oauth_client(cluster, f"litemaas-{namespace}-litemaas") is None
+    assert oauth_client(cluster, client_name(namespace)) is None
 
 
 def test_two_instances_share_groups(cluster, namespace: str, litemaas_crd):
@@ -140,8 +145,10 @@ def test_two_instances_share_groups(cluster, namespace: str, litemaas_crd):
     try:
         a = sample("litemaas-cr")
         a["spec"]["groups"] = {"manage": True, "admins": [alice, shared], "users": [dave]}
+        a["spec"]["auth"]["mode"] = "oauthclient"
         b = sample("litemaas-cr")
         b["spec"]["groups"] = {"manage": True, "admins": [bob, shared]}
+        b["spec"]["auth"]["mode"] = "oauthclient"
         crs_a.create(a)
         crs_b.create(b)
         crs_a.wait_ready()
@@ -151,8 +158,8 @@ def test_two_instances_share_groups(cluster, namespace: str, litemaas_crd):
         )
         assert dave in users()
         # Two OAuthClients, one per instance.
-        assert oauth_client(cluster, f"litemaas-{namespace}-litemaas")
-        assert oauth_client(cluster, f"litemaas-{other}-litemaas")
+        assert oauth_client(cluster, client_name(namespace))
+        assert oauth_client(cluster, client_name(other))
 
         # A person adds a member by hand; the operator keeps it.
         api = client.CustomObjectsApi(cluster.api_client())
@@ -171,8 +178,8 @@ def test_two_instances_share_groups(cluster, namespace: str, litemaas_crd):
             what="only A's own member removed",
         )
         assert dave not in users()
-        assert oauth_client(cluster, f"litemaas-{namespace}-litemaas") is None
-        assert oauth_client(cluster, f"litemaas-{other}-litemaas")
+        assert oauth_client(cluster, client_name(namespace)) is None
+        assert oauth_client(cluster, client_name(other))
 
         crs_b.delete()
         crs_b.wait_gone()

@@ -12,6 +12,8 @@ from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
 from harness.waiting import wait_until
+from litemaas_operator.facts import Instance
+from litemaas_operator.render.names import Names
 
 ROOT = Path(__file__).resolve().parents[2]
 GROUP, VERSION, PLURAL = "litemaas.io", "v1alpha1", "litemaases"
@@ -21,6 +23,11 @@ CRD_FILE = ROOT / "crds" / "litemaas.io_litemaases.yaml"
 def sample(name: str = "litemaas") -> dict[str, Any]:
     """The OpenShift sample CR."""
     return yaml.safe_load((ROOT / "manifests/samples" / f"{name}.yaml").read_text())
+
+
+def client_name(namespace: str, name: str = "litemaas") -> str:
+    """The default OAuthClient name of a CR (auth.mode oauthclient)."""
+    return Names(Instance(name, namespace)).oauth_client
 
 
 def install_crd(cluster: Any) -> None:

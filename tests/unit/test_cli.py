@@ -50,14 +50,36 @@ def test_render_openshift_sample(capsys):
     assert names(docs, "Secret") >= {
         f"litemaas-{c}" for c in ("credentials", "postgres", "backend", "litellm", "redis")
     }
-    assert kinds(docs)["OAuthClient"] == 1
+    # The default login on OpenShift needs no cluster-scoped object: a ServiceAccount of the
+    # instance is the OAuth client.
+    assert kinds(docs)["OAuthClient"] == 0
     assert names(docs, "Group") == {"litemaas-admins", "litemaas-readonly", "litemaas-users"}
     assert kinds(docs)["Ingress"] == 0
     admins = next(d for d in docs if d["metadata"]["name"] == "litemaas-admins")
     assert admins["users"] == ["admin"]
     # The predicted router host flows into the derived URLs.
+    [account] = [d for d in docs if d["metadata"]["name"] == "litemaas-litemaas"]
+    assert account["metadata"]["annotations"] == {
+        "serviceaccounts.openshift.io/oauth-redirecturi.litemaas": (
+            "https://litemaas-default.apps.x.io/api/auth/callback"
+        )
+    }
+
+
+def test_render_oauthclient_mode_limits_scopes(capsys, tmp_path):
+    cr = tmp_path / "cr.yaml"
+    cr.write_text(
+        "apiVersion: litemaas.io/v1alpha1\nkind: LiteMaaS\nmetadata: {name: litemaas}\n"
+        "spec: {auth: {mode: oauthclient}}\n"
+    )
+    code, docs, err = run_render(
+        capsys, "-f", str(cr), "--platform", "openshift", "--domain", "apps.x.io"
+    )
+    assert (code, err) == (0, "")
     [client] = [d for d in docs if d["kind"] == "OAuthClient"]
     assert client["redirectURIs"] == ["https://litemaas-default.apps.x.io/api/auth/callback"]
+    # Without scopeRestrictions every scope (user:full) would be allowed.
+    assert client["scopeRestrictions"] == [{"literals": ["user:info", "user:check-access"]}]
 
 
 def test_render_kubernetes_sample(capsys):

@@ -147,14 +147,29 @@ def test_serviceaccount_mode_waits_for_the_token():
     assert problems(state)[("backend", "WaitingForServiceAccountToken")] == "waiting"
 
 
+def test_the_default_login_on_openshift_needs_no_cluster_scoped_object():
+    state = render({}, "openshift")
+    assert not state.by_kind("OAuthClient")
+    assert state.endpoints.auth_mode == "serviceaccount"
+
+
 def test_oauthclient_names_are_unique_per_instance():
     names = set()
-    for instance in (Instance("litemaas", "a"), Instance("litemaas", "b"), Instance("x", "a")):
-        [client] = render({}, "openshift", instance=instance).by_kind("OAuthClient")
+    # ("a-x", "team") and ("x", "team-a") once both gave litemaas-team-a-x.
+    instances = (
+        Instance("litemaas", "a"),
+        Instance("litemaas", "b"),
+        Instance("x", "a"),
+        Instance("a-x", "team"),
+        Instance("x", "team-a"),
+    )
+    for instance in instances:
+        spec = {"auth": {"mode": "oauthclient"}}
+        [client] = render(spec, "openshift", instance=instance).by_kind("OAuthClient")
         names.add(client["metadata"]["name"])
         assert client["metadata"]["labels"]["litemaas.io/owner-namespace"] == instance.namespace
         assert client["metadata"]["labels"]["litemaas.io/owner-name"] == instance.name
-    assert len(names) == 3
+    assert len(names) == len(instances)
 
 
 def test_unexposed_litellm_has_no_public_endpoint():

@@ -93,6 +93,24 @@ def test_reapplying_is_a_no_op():
     assert apply(once, B, ["bob"]) == once
 
 
+def test_a_member_who_was_there_by_hand_is_not_recorded_and_survives_deletion():
+    # An admin put dave into the Group; a CR then lists dave too. Deleting the CR must not
+    # remove him: the CR did not add him.
+    group = by_hand(EMPTY, "dave")
+    group = apply(group, A, ["dave", "alice"])
+    assert group["users"] == ["alice", "dave"]
+    assert json.loads(group["annotations"][members_annotation(A)]) == ["alice"]
+    assert apply(group, A, None)["users"] == ["dave"]
+    # Dropping him from the CR does not remove him either.
+    assert apply(group, A, ["alice"])["users"] == ["alice", "dave"]
+
+
+def test_a_member_another_instance_added_is_recorded_by_both():
+    group = apply(apply(EMPTY, A, ["bob"]), B, ["bob"])
+    assert json.loads(group["annotations"][members_annotation(B)]) == ["bob"]
+    assert apply(group, A, None)["users"] == ["bob"]
+
+
 def test_a_member_removed_by_hand_comes_back_while_an_instance_lists_it():
     group = apply(EMPTY, A, ["alice"])
     group = {**group, "users": []}

@@ -30,6 +30,7 @@ from rendering import (
     sample_spec,
 )
 
+from litemaas_operator.render.names import Names
 from litemaas_operator.render.secrets import decode
 
 NS = INSTANCE.namespace
@@ -40,7 +41,11 @@ LITELLM_URL = f"https://litemaas-litellm-{NS}.{DOMAIN}"
 
 @pytest.fixture(scope="module")
 def openshift() -> list[dict[str, Any]]:
-    state = render(sample_spec(OPENSHIFT_SAMPLE), "openshift")
+    # Upstream's Kustomize install logs in through an OAuthClient (the operator's default on
+    # OpenShift is a ServiceAccount, which needs no cluster-scoped object).
+    spec = sample_spec(OPENSHIFT_SAMPLE)
+    spec["auth"] = {**spec.get("auth", {}), "mode": "oauthclient"}
+    state = render(spec, "openshift")
     assert state.problems == []
     return state.objects
 
@@ -177,7 +182,7 @@ SECRET_DATA = [
     ("redis", "password", CREDENTIALS["redis-password"]),
     ("backend", "cors-origin", FRONTEND_URL),
     ("backend", "jwt-secret", CREDENTIALS["jwt-secret"]),
-    ("backend", "oauth-client-id", f"litemaas-{NS}-{CR}"),
+    ("backend", "oauth-client-id", Names(INSTANCE).oauth_client),
     ("backend", "oauth-client-secret", CREDENTIALS["oauth-client-secret"]),
     ("backend", "oauth-issuer", f"https://oauth-openshift.{DOMAIN}"),
     ("backend", "oauth-callback-url", f"{FRONTEND_URL}/api/auth/callback"),

@@ -32,3 +32,11 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
 {{- required "serviceAccount.name is required when serviceAccount.create is false" .Values.serviceAccount.name -}}
 {{- end -}}
 {{- end -}}
+
+{{/* WATCH_NAMESPACE: empty (all namespaces) only when clusterWide; the release's namespace by default. */}}
+{{- define "litemaas-operator.watchNamespaces" -}}
+{{- if .Values.clusterWide -}}
+{{- else -}}
+{{- join "," (.Values.watchNamespaces | default (list .Release.Namespace)) -}}
+{{- end -}}
+{{- end -}}

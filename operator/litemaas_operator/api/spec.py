@@ -212,10 +212,16 @@ class OAuthClientAuth(SpecModel):
 
     name: ResourceName | None = Field(
         default=None,
-        description="OAuthClient name; defaults to litemaas-<namespace>-<name>, unique per "
-        "instance.",
+        description="OAuthClient name; defaults to litemaas-<namespace>-<name>-<hash>, unique "
+        "per instance. The operator creates it only if no object of that name exists, and "
+        "never changes or deletes an OAuthClient it did not create for this resource. Setting "
+        "it needs the right to create OAuthClients (admission policy).",
     )
-    grant_method: Literal["auto", "prompt"] = "auto"
+    grant_method: Literal["auto", "prompt"] = Field(
+        default="auto",
+        description="auto: no consent page; prompt: users approve the scopes at first login. "
+        "Either way the client is limited to the user:info and user:check-access scopes.",
+    )
 
 
 class OIDCAuth(SpecModel):
@@ -240,9 +246,10 @@ class AuthSpec(SpecModel):
 
     mode: Literal["oauthclient", "serviceaccount", "oidc"] | None = Field(
         default=None,
-        description="oauthclient (cluster-scoped OAuthClient, OpenShift), serviceaccount "
-        "(a ServiceAccount as OAuth client, OpenShift, no cluster-admin), or oidc. Defaults to "
-        "oauthclient on OpenShift and oidc elsewhere.",
+        description="serviceaccount (a ServiceAccount of the instance as OAuth client, "
+        "OpenShift, needs no cluster-scoped object), oauthclient (a cluster-scoped OAuthClient, "
+        "OpenShift; its author must be allowed to create OAuthClients), or oidc. Defaults to "
+        "serviceaccount on OpenShift and oidc elsewhere.",
     )
     oauth_client: OAuthClientAuth = Field(default_factory=OAuthClientAuth)
     oidc: OIDCAuth | None = None
@@ -264,12 +271,35 @@ class AuthSpec(SpecModel):
 
 
 class GroupsSpec(SpecModel):
-    """OpenShift Groups that map to LiteMaaS roles. Members are added, never taken from others."""
+    """OpenShift Groups that map to LiteMaaS roles. Members are added, never taken from others.
 
-    manage: bool = Field(default=False, description="Create the groups and add these members.")
-    admins: Members = Field(default_factory=list, max_length=1000)
-    readonly: Members = Field(default_factory=list, max_length=1000)
-    users: Members = Field(default_factory=list, max_length=1000)
+    The groups are cluster-wide: litemaas-admins makes its members administrators of every
+    LiteMaaS instance on the cluster. Managing them needs the right to update the three Groups
+    (admission policy).
+    """
+
+    manage: bool = Field(
+        default=False,
+        description="Create litemaas-admins, litemaas-readonly and litemaas-users if missing and "
+        "add the members below. The operator records the members it added and removes only "
+        "those (on a change, or when the resource is deleted); members added by hand stay.",
+    )
+    admins: Members = Field(
+        default_factory=list,
+        max_length=1000,
+        description="User names added to litemaas-admins (LiteMaaS admin role).",
+    )
+    readonly: Members = Field(
+        default_factory=list,
+        max_length=1000,
+        description="User names added to litemaas-readonly (read-only admin views).",
+    )
+    users: Members = Field(
+        default_factory=list,
+        max_length=1000,
+        description="User names added to litemaas-users (every logged-in user has this role "
+        "anyway; the group is for platform bookkeeping).",
+    )
 
 
 class HostSpec(SpecModel):

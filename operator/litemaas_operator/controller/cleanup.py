@@ -15,9 +15,10 @@ from pydantic import ValidationError
 
 from ..api.spec import LiteMaaSSpec
 from ..facts import Instance
-from ..render.names import OWNER_NAME_LABEL, OWNER_NAMESPACE_LABEL, Names
+from ..render.names import Names
 from .groups import sync_groups
 from .kube import ApiError, Kube
+from .oauthclients import prune_oauth_clients
 
 log = logging.getLogger(__name__)
 
@@ -39,11 +40,11 @@ async def cleanup(kube: Kube, body: dict[str, Any]) -> list[str]:
     instance = Instance(meta["name"], meta["namespace"])
     names = Names(instance)
     done: list[str] = []
-    selector = f"{OWNER_NAMESPACE_LABEL}={instance.namespace},{OWNER_NAME_LABEL}={instance.name}"
-    clients = await _served(kube, "OAuthClient", kube.list("OAuthClient", selector=selector))
-    for client in clients or []:
-        if await kube.delete("OAuthClient", client["metadata"]["name"]):
-            done.append(f"OAuthClient/{client['metadata']['name']}")
+    # Only clients stamped with this CR's uid: never one that merely shares the name.
+    clients = await _served(
+        kube, "OAuthClient", prune_oauth_clients(kube, instance, meta["uid"], set())
+    )
+    done += [f"OAuthClient/{name}" for name in clients or []]
     writes = await _served(kube, "Group", sync_groups(kube, instance, {}))
     if writes:
         done.append(f"{writes} group membership change(s)")

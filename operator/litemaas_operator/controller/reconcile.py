@@ -17,7 +17,7 @@ from ..api.spec import LiteMaaSSpec
 from ..facts import Instance
 from ..render import desired_state
 from ..render.endpoints import Problem, resolve_auth_mode
-from ..render.names import Names, instance_selector, owner_labels
+from ..render.names import Names, instance_selector
 from . import metrics
 from .apply import (
     NAMESPACED_KINDS,
@@ -32,6 +32,7 @@ from .conditions import Observation, compute_status, status_changed
 from .gather import gather, served_groups
 from .groups import sync_groups
 from .kube import KINDS, ApiError, Kube
+from .oauthclients import prune_oauth_clients, sync_oauth_client
 from .observe import observe
 from .registry import Registry
 
@@ -178,10 +179,17 @@ class Reconciler:
             problems += state.problems
             owner = owner_reference(body)
             desired = [stamped(with_owner(o, owner)) for o in state.objects]
+            uid = meta["uid"]
             for obj in desired:
-                current = live.get(key(obj))
                 if obj["kind"] == "OAuthClient":
-                    current = await self.kube.get("OAuthClient", obj["metadata"]["name"])
+                    written, problem = await sync_oauth_client(self.kube, obj, instance, uid)
+                    if written:
+                        outcome.applied.append("/".join(key(obj)))
+                        metrics.APPLIES.labels(kind=obj["kind"]).inc()
+                    if problem is not None:
+                        problems.append(problem)
+                    continue
+                current = live.get(key(obj))
                 if not needs_apply(obj, current):
                     continue
                 try:
@@ -205,7 +213,9 @@ class Reconciler:
                 live.pop(key(obj), None)
                 outcome.pruned.append("/".join(key(obj)))
             if gathered.facts.has_oauth_api:
-                await self._prune_oauth_clients(instance, desired)
+                wanted = {o["metadata"]["name"] for o in desired if o["kind"] == "OAuthClient"}
+                for name in await prune_oauth_clients(self.kube, instance, uid, wanted):
+                    outcome.pruned.append(f"OAuthClient/{name}")
             if gathered.facts.has_user_api:
                 await sync_groups(self.kube, instance, state.groups)
         mode = resolve_auth_mode(spec, gathered.facts) if gathered.facts else "oidc"
@@ -224,11 +234,3 @@ class Reconciler:
         outcome.ready = status["phase"] == "Ready"
         outcome.problems = problems
         return outcome
-
-    async def _prune_oauth_clients(self, instance: Instance, desired: list[dict]) -> None:
-        """Delete this instance's OAuthClients that are no longer wanted (e.g. mode changed)."""
-        selector = ",".join(f"{k}={v}" for k, v in owner_labels(instance).items())
-        wanted = {o["metadata"]["name"] for o in desired if o["kind"] == "OAuthClient"}
-        for client in await self.kube.list("OAuthClient", selector=selector):
-            if client["metadata"]["name"] not in wanted:
-                await self.kube.delete("OAuthClient", client["metadata"]["name"])

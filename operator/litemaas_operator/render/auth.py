@@ -9,6 +9,10 @@ from .context import RenderContext
 from .names import labels, owner_labels
 
 REDIRECT_ANNOTATION = "serviceaccounts.openshift.io/oauth-redirecturi.litemaas"
+# What LiteMaaS's backend asks for (`/apis/user.openshift.io/v1/users/~` needs user:info). An
+# OAuthClient without scopeRestrictions allows every scope, user:full included: whoever knows
+# the client secret and controls the redirect host could obtain full tokens of any user.
+OAUTH_SCOPES = ["user:info", "user:check-access"]
 
 
 def build(ctx: RenderContext) -> list[dict[str, Any]]:
@@ -55,6 +59,7 @@ def build(ctx: RenderContext) -> list[dict[str, Any]]:
                     "secret": secret,
                     "redirectURIs": [ep.callback_url],
                     "grantMethod": ctx.spec.auth.oauth_client.grant_method,
+                    "scopeRestrictions": [{"literals": list(OAUTH_SCOPES)}],
                 }
             )
     return out

@@ -6,7 +6,7 @@ from typing import Any
 
 from .. import credentials as cred
 from .context import RenderContext
-from .names import labels, selector
+from .names import MANAGED_BY, labels, selector
 from .pods import (
     POSTGRES_IMAGE,
     POSTGRES_UID,
@@ -62,8 +62,13 @@ def build(ctx: RenderContext) -> list[dict[str, Any]]:
         inst, names.postgres, "database", version, {"username": DB_USER, "password": password}
     )
     # volumeClaimTemplates are immutable: only labels that never change (no version) go here.
+    # managed-by lets the operator delete the claim on opt-in (its admission policy allows it
+    # to write only objects carrying that label).
     claim: dict[str, Any] = {
-        "metadata": {"name": "data", "labels": selector(inst, "database")},
+        "metadata": {
+            "name": "data",
+            "labels": {**selector(inst, "database"), "app.kubernetes.io/managed-by": MANAGED_BY},
+        },
         "spec": {
             "accessModes": ["ReadWriteOnce"],
             "resources": {"requests": {"storage": str(db.storage.size or "10Gi")}},

@@ -68,10 +68,16 @@ def resolve_routing(spec: LiteMaaSSpec, facts: ClusterFacts) -> Routing:
 
 
 def resolve_auth_mode(spec: LiteMaaSSpec, facts: ClusterFacts) -> AuthMode:
-    """The auth mode, defaulting by platform."""
+    """The auth mode, defaulting by platform.
+
+    On OpenShift the default is a ServiceAccount as OAuth client: it needs no cluster-scoped
+    object, so a namespace user gets a working login without rights they do not have. The
+    cluster-scoped OAuthClient is a cluster administrator's explicit choice (and the admission
+    policy checks that its author may create OAuthClients).
+    """
     if spec.auth.mode is not None:
         return spec.auth.mode
-    return "oauthclient" if facts.platform == "openshift" else "oidc"
+    return "serviceaccount" if facts.platform == "openshift" else "oidc"
 
 
 def default_host(name: str, namespace: str, domain: str) -> str:

@@ -1,10 +1,10 @@
 """OpenShift Groups mapping users to LiteMaaS roles, shared safely between instances.
 
 A Group is cluster-scoped and may be shared by several LiteMaaS instances (and by people editing
-it by hand). Each instance records the members it contributed in an annotation of its own, so
-the member list can be recomputed as: members nobody's annotation explains (kept, they were added
-by hand) plus the union of every instance's contribution. Deleting an instance removes only what
-it alone contributed.
+it by hand). Each instance records the members it added in an annotation of its own, so the
+member list can be recomputed as: members nobody's annotation explains (kept, they were added by
+hand) plus the union of every instance's record. Deleting an instance removes only what it alone
+added; a member who was there before it is never recorded, so never removed.
 """
 
 from __future__ import annotations
@@ -60,22 +60,24 @@ def merge_members(
 ) -> tuple[list[str], dict[str, str | None]]:
     """Recompute a Group's users after this instance sets (or, with None, drops) its members.
 
+    An instance records only the members it *added*: someone already in the Group whom no
+    instance's record explains was put there by hand, and stays whatever the instance does
+    (even when the instance lists them too). Members another instance also wants are recorded by
+    both, so either can go without taking them away from the other.
+
     Returns the new users list and the annotation change (value None deletes the key).
     """
     contributions: dict[str, set[str]] = {}
     for name, value in (annotations or {}).items():
         if name.startswith(MEMBERS_PREFIX):
             contributions[name] = _members(value)
-    explained = set().union(*contributions.values()) if contributions else set()
-    by_hand = set(current or []) - explained
+    ours_before = contributions.pop(key, set())
+    others = set().union(*contributions.values())
+    by_hand = set(current or []) - others - ours_before
     if mine is None:
-        contributions.pop(key, None)
-        patch: dict[str, str | None] = {key: None}
-    else:
-        contributions[key] = set(mine)
-        patch = {key: json.dumps(sorted(mine))}
-    users = by_hand.union(*contributions.values()) if contributions else by_hand
-    return sorted(users), patch
+        return sorted(by_hand | others), {key: None}
+    added = set(mine) - by_hand
+    return sorted(by_hand | others | added), {key: json.dumps(sorted(added))}
 
 
 def group_manifest(name: str, users: list[str], instance: Instance) -> dict[str, Any]:

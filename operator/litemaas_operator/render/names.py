@@ -7,6 +7,7 @@ host ``litemaas-<namespace>.<domain>``.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from typing import Literal
 
@@ -16,6 +17,9 @@ MANAGED_BY = "litemaas-operator"
 PREFIX = "litemaas.io"
 OWNER_NAME_LABEL = f"{PREFIX}/owner-name"
 OWNER_NAMESPACE_LABEL = f"{PREFIX}/owner-namespace"
+# The owning CR's uid, set when the operator creates a cluster-scoped object: only an object
+# carrying it is ever patched or deleted, so a CR naming someone else's object cannot take it.
+OWNER_UID_LABEL = f"{PREFIX}/owner-uid"
 # Children that must outlive the CR (data, and the credentials that open it) carry this label
 # and no ownerReference, so garbage collection cannot take them.
 RETAIN_LABEL = f"{PREFIX}/retain-on-delete"
@@ -90,7 +94,12 @@ class Names:
 
     @property
     def oauth_client(self) -> str:
-        return f"litemaas-{self.instance.namespace}-{self.instance.name}"
+        """``litemaas-<namespace>-<name>-<hash>``: the hash of (namespace, name) keeps CR ``a-x``
+        in ``team`` and CR ``x`` in ``team-a`` apart."""
+        digest = hashlib.sha256(
+            f"{self.instance.namespace}/{self.instance.name}".encode()
+        ).hexdigest()[:8]
+        return f"litemaas-{self.instance.namespace}-{self.instance.name}-{digest}"
 
     def service_account_client_id(self) -> str:
         return f"system:serviceaccount:{self.instance.namespace}:{self.service_account}"
