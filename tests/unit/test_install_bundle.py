@@ -130,11 +130,11 @@ def test_install_strategy_matches_the_generator() -> None:
     assert env[0]["valueFrom"]["fieldRef"]["fieldPath"] == (
         "metadata.annotations['olm.targetNamespaces']"
     )
+    # Cluster-wide (an operator that reads every namespace's Secrets) is not OLM's default.
     assert {m["type"] for m in spec["installModes"] if m["supported"]} == {
         "OwnNamespace",
         "SingleNamespace",
         "MultiNamespace",
-        "AllNamespaces",
     }
 
 

@@ -75,13 +75,42 @@ def test_defaults_match_the_plain_install() -> None:
     plain = yaml.safe_load((REPO / "manifests/deployment.yaml").read_text())
     container = deployment["spec"]["template"]["spec"]["containers"][0]
     assert container["image"] == install.IMAGE
-    assert container == plain["spec"]["template"]["spec"]["containers"][0]
+    plain_container = plain["spec"]["template"]["spec"]["containers"][0]
+    # Only the watched namespaces differ: the chart watches its own namespace by default.
+    assert {**container, "env": []} == {**plain_container, "env": []}
+    assert {"name": "WATCH_NAMESPACE", "value": "ops"} in container["env"]
     roles = {r["metadata"]["name"]: r["rules"] for r in by_kind(docs, "ClusterRole")}
-    assert roles["lmaas-litemaas-operator"] == install.namespaced_rules()
-    assert roles["lmaas-litemaas-operator-cluster"] == install.cluster_rules()
+    assert "lmaas-litemaas-operator" not in roles
+    assert roles["lmaas-litemaas-operator-cluster"] == (
+        install.cluster_rules() + install.namespace_watch_rules()
+    )
+    [role] = by_kind(docs, "Role")
+    assert (role["metadata"]["namespace"], role["rules"]) == ("ops", install.namespaced_rules())
     assert by_kind(docs, "CustomResourceDefinition")[0]["metadata"]["annotations"] == {
         "helm.sh/resource-policy": "keep"
     }
+
+
+def test_cluster_wide_is_an_explicit_choice() -> None:
+    docs = render("clusterWide=true")
+    roles = {r["metadata"]["name"]: r["rules"] for r in by_kind(docs, "ClusterRole")}
+    assert roles["lmaas-litemaas-operator"] == install.namespaced_rules()
+    assert roles["lmaas-litemaas-operator-cluster"] == install.cluster_rules()
+    assert not by_kind(docs, "Role")
+    env = by_kind(docs, "Deployment")[0]["spec"]["template"]["spec"]["containers"][0]["env"]
+    assert {"name": "WATCH_NAMESPACE", "value": ""} in env
+
+
+def test_admission_policies_hold_the_release_account() -> None:
+    docs = render()
+    policies = {p["metadata"]["name"]: p for p in by_kind(docs, "ValidatingAdmissionPolicy")}
+    assert set(policies) == {"litemaas-author-rights", "litemaas-operator-writes"}
+    [condition] = policies["litemaas-operator-writes"]["spec"]["matchConditions"]
+    assert condition["expression"] == (
+        "request.userInfo.username == 'system:serviceaccount:ops:lmaas-litemaas-operator'"
+    )
+    bindings = by_kind(docs, "ValidatingAdmissionPolicyBinding")
+    assert {b["spec"]["policyName"] for b in bindings} == set(policies)
 
 
 def test_watched_namespaces_get_roles_and_no_cluster_wide_child_rights() -> None:
@@ -98,7 +127,7 @@ def test_watched_namespaces_get_roles_and_no_cluster_wide_child_rights() -> None
 
 
 def test_toggles_leave_out_crd_and_rbac() -> None:
-    docs = render("crds.install=false", "rbac.create=false")
+    docs = render("crds.install=false", "rbac.create=false", "admissionPolicies.enabled=false")
     kinds = {d["kind"] for d in docs}
     assert kinds == {"ServiceAccount", "Deployment"}
 
