@@ -7,6 +7,7 @@ PYTEST_ARGS ?=
 setup:  ## Python package and test tools, Debian packages, harness binaries (cached)
 	$(PYTHON) -m pip install --quiet --disable-pip-version-check -e '.[test]'
 	bash .ci/harness.sh
+	bash .ci/postgres.sh
 	bash .ci/tools.sh
 
 demo: setup  ## local OpenShift-flavoured cluster + operator + sample CR, until Ready
