@@ -25,7 +25,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
 PASSWORDS = {
     "generated": credentials.POSTGRES_PASSWORD.generate(),
     "url-breaking": NASTY_PASSWORD,
-    "quotes-and-unicode": "it's \"quoted\" ü€ & $HOME `x` \\n;--",
+    "quotes-and-unicode": 'it\'s "quoted" ü€ & $HOME `x` \\n;--',
 }
 
 
@@ -49,7 +49,7 @@ def _image_entrypoint(pg: Server, user: str, password: str, db: str) -> None:
         ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-v", f"u={user}", "-v", f"p={password}"],
         input=(
             "CREATE ROLE :\"u\" WITH LOGIN SUPERUSER PASSWORD :'p';\n"
-            f"CREATE DATABASE {db} OWNER :\"u\";\n"
+            f'CREATE DATABASE {db} OWNER :"u";\n'
         ),
         env=pg.env(),
         text=True,

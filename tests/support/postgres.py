@@ -46,7 +46,9 @@ class Server:
     data: Path
     bindir: Path
 
-    def url(self, user: str | None = None, password: str | None = None, db: str = "postgres") -> str:
+    def url(
+        self, user: str | None = None, password: str | None = None, db: str = "postgres"
+    ) -> str:
         """A ``postgresql://`` URL (the password is not URL-encoded here: pass it encoded)."""
         return (
             f"postgresql://{user or self.superuser}:{password or self.password}"
