@@ -101,6 +101,25 @@ VALID = [
     ),
     ("oidc-without-mode", {"auth": {"oidc": OIDC}}),
     (
+        "restricted-volumes",
+        {
+            "litellm": {
+                "extraVolumes": [
+                    {
+                        "name": "ca",
+                        "configMap": {"name": "ca", "items": [{"key": "a", "path": "a"}]},
+                    },
+                    {"name": "tls", "secret": {"secretName": "tls", "defaultMode": 288}},
+                    {"name": "scratch", "emptyDir": {}},
+                    {
+                        "name": "token",
+                        "projected": {"sources": [{"serviceAccountToken": {"path": "t"}}]},
+                    },
+                ]
+            }
+        },
+    ),
+    (
         "scheduling",
         {
             "backend": {
@@ -332,6 +351,41 @@ MALFORMED = [
         {"routing": {"frontend": {"host": "https://ai.example.com"}}},
         None,
         ["spec.routing.frontend.host", "should match"],
+    ),
+    (
+        "host-path-volume",
+        {"litellm": {"extraVolumes": [{"name": "root", "hostPath": {"path": "/"}}]}},
+        None,
+        ["spec.litellm.extraVolumes[0]", "volume sources are limited to configMap", "hostPath"],
+    ),
+    (
+        "host-path-beside-a-secret",
+        {
+            "litellm": {
+                "extraVolumes": [
+                    {"name": "ca", "configMap": {"name": "ca"}},
+                    {"name": "x", "secret": {"secretName": "s"}, "hostPath": {"path": "/"}},
+                ]
+            }
+        },
+        None,
+        [
+            "spec.litellm.extraVolumes[1]",
+            "volume sources are limited to configMap",
+            "a volume has exactly one source",
+        ],
+    ),
+    (
+        "volume-without-source",
+        {"litellm": {"extraVolumes": [{"name": "empty"}]}},
+        None,
+        ["spec.litellm.extraVolumes[0]", "a volume has exactly one source"],
+    ),
+    (
+        "unknown-volume-source",
+        {"litellm": {"extraVolumes": [{"name": "x", "secret": {}, "bogus": {}}]}},
+        None,
+        ['unknown field "spec.litellm.extraVolumes[0].bogus"'],
     ),
     ("name-too-long", {}, "a" * 41, ["metadata.name", "at most 40 characters"]),
     ("name-starts-with-digit", {}, "1litemaas", ["metadata.name", "start with a letter"]),

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, WithJsonSchema, field_validator, model_validator
 
 from .base import (
     DNS_LABEL,
@@ -32,6 +32,41 @@ DURATION = r"^[0-9]+(ms|s|m|h|d)$"
 USERNAME = r"^[^\s,]+$"
 
 
+# Every source of a core/v1 Volume (Kubernetes 1.37; a unit test compares with the client).
+VOLUME_SOURCES = frozenset(
+    {
+        "awsElasticBlockStore",
+        "azureDisk",
+        "azureFile",
+        "cephfs",
+        "cinder",
+        "configMap",
+        "csi",
+        "downwardAPI",
+        "emptyDir",
+        "ephemeral",
+        "fc",
+        "flexVolume",
+        "flocker",
+        "gcePersistentDisk",
+        "gitRepo",
+        "glusterfs",
+        "hostPath",
+        "image",
+        "iscsi",
+        "nfs",
+        "persistentVolumeClaim",
+        "photonPersistentDisk",
+        "portworxVolume",
+        "projected",
+        "quobyte",
+        "rbd",
+        "scaleIO",
+        "secret",
+        "storageos",
+        "vsphereVolume",
+    }
+)
 # Volume sources the ``restricted`` Pod Security Standard admits.
 RESTRICTED_VOLUME_SOURCES = frozenset(
     {
@@ -47,6 +82,40 @@ RESTRICTED_VOLUME_SOURCES = frozenset(
 )
 
 Members = list[Annotated[str, Field(min_length=1, max_length=256, pattern=USERNAME)]]
+
+
+def _restricted_volume_schema() -> dict[str, Any]:
+    """The CRD schema of one ``litellm.extraVolumes`` entry: a name and one restricted source.
+
+    The API server then refuses other sources at admission, instead of the reconciler reporting
+    Stalled later. CEL cannot see fields a schema leaves unknown, so every source of core/v1
+    Volume is declared (its content stays free-form) and the rules test which are set.
+    """
+    sources = sorted(VOLUME_SOURCES)
+    refused = sorted(VOLUME_SOURCES - RESTRICTED_VOLUME_SOURCES)
+    present = ", ".join(f"has(self.{s})" for s in sources)
+    return {
+        "type": "object",
+        "required": ["name"],
+        # Each source's content stays free-form (the Pod's own validation checks it).
+        "properties": {"name": {"type": "string", "minLength": 1}}
+        | {s: {"type": "object", "x-kubernetes-preserve-unknown-fields": True} for s in sources},
+        "x-kubernetes-validations": [
+            {
+                "rule": " && ".join(f"!has(self.{s})" for s in refused),
+                "message": "volume sources are limited to "
+                f"{', '.join(sorted(RESTRICTED_VOLUME_SOURCES))} (the restricted Pod Security "
+                "Standard): no hostPath and no other source",
+            },
+            {
+                "rule": f"[{present}].filter(x, x).size() == 1",
+                "message": "a volume has exactly one source",
+            },
+        ],
+    }
+
+
+RestrictedVolume = Annotated[dict[str, Any], WithJsonSchema(_restricted_volume_schema())]
 
 
 def _rule(rule: str, message: str) -> dict[str, Any]:
@@ -144,8 +213,11 @@ class LiteLLMSpec(Workload):
         default=True,
         description="Publish LiteLLM on its own Route/Ingress so API-key holders can reach it.",
     )
-    extra_volumes: list[dict[str, Any]] | None = Field(
-        default=None, max_length=32, description="core/v1 Volumes, e.g. a CA bundle ConfigMap."
+    extra_volumes: list[RestrictedVolume] | None = Field(
+        default=None,
+        max_length=32,
+        description="core/v1 Volumes, e.g. a CA bundle ConfigMap; only the sources the "
+        "restricted Pod Security Standard admits.",
     )
     extra_volume_mounts: list[dict[str, Any]] | None = Field(default=None, max_length=32)
 
