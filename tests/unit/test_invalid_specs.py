@@ -37,6 +37,19 @@ INVALID = [
         "Extra inputs",
     ),
     ("string-for-int", {"backend": {"replicas": "3"}}, "backend.replicas", "valid integer"),
+    (
+        "passthrough-allows-http",
+        {
+            "routing": {
+                "frontend": {
+                    "tls": {"termination": "passthrough", "insecureEdgeTerminationPolicy": "Allow"}
+                }
+            }
+        },
+        "routing.frontend.tls",
+        "passthrough Routes cannot Allow plain HTTP",
+    ),
+    ("bad-timeout", {"routing": {"litellm": {"timeout": "10 min"}}}, "routing.litellm.timeout", ""),
     ("string-for-bool", {"redis": {"enabled": "yes"}}, "redis.enabled", "valid boolean"),
     (
         "replicas-too-high",

@@ -374,6 +374,37 @@ class GroupsSpec(SpecModel):
     )
 
 
+class RouteTLS(SpecModel):
+    """TLS of an OpenShift Route."""
+
+    model_config = SpecModel.model_config | {
+        "json_schema_extra": _rule(
+            "!has(self.termination) || self.termination != 'passthrough' || "
+            "!has(self.insecureEdgeTerminationPolicy) || "
+            "self.insecureEdgeTerminationPolicy != 'Allow'",
+            "passthrough Routes cannot Allow plain HTTP: use Redirect or None",
+        )
+    }
+
+    termination: Literal["edge", "reencrypt", "passthrough"] = Field(
+        default="edge",
+        description="edge (default): the router terminates TLS and speaks HTTP to the pods. "
+        "reencrypt and passthrough need pods that serve TLS themselves (e.g. behind a service "
+        "mesh); LiteMaaS's own pods serve plain HTTP.",
+    )
+    insecure_edge_termination_policy: Literal["Redirect", "Allow", "None"] = Field(
+        default="Redirect",
+        description="What the router does with plain-HTTP requests: Redirect (default) to https, "
+        "Allow them (not with passthrough), or None (refuse).",
+    )
+
+    @model_validator(mode="after")
+    def _passthrough_cannot_allow_http(self) -> RouteTLS:
+        if self.termination == "passthrough" and self.insecure_edge_termination_policy == "Allow":
+            raise ValueError("passthrough Routes cannot Allow plain HTTP: use Redirect or None")
+        return self
+
+
 class HostSpec(SpecModel):
     """Public host for one endpoint."""
 
@@ -383,15 +414,38 @@ class HostSpec(SpecModel):
         pattern=DNS_SUBDOMAIN,
         description="Host name; OpenShift's router assigns one when empty.",
     )
+    annotations: dict[str, str] | None = Field(
+        default=None,
+        description="Annotations of this endpoint's Route or Ingress, added to (and overriding) "
+        "routing.ingress.annotations and the operator's defaults.",
+    )
+    timeout: str | None = Field(
+        default=None,
+        pattern=r"^[0-9]+(s|m|h)$",
+        description="How long the router waits for a response, e.g. 600s. LiteLLM defaults to "
+        "10m (model calls often exceed the routers' default of 30-60 s, ending in 504s); the "
+        "frontend to the router's own default. Sets haproxy.router.openshift.io/timeout on "
+        "Routes and nginx.ingress.kubernetes.io/proxy-read-timeout and -send-timeout on "
+        "Ingresses.",
+    )
+    tls: RouteTLS = Field(default_factory=RouteTLS, description="Route TLS (OpenShift).")
 
 
 class IngressSpec(SpecModel):
     """Ingress settings, used on plain Kubernetes."""
 
-    class_name: ResourceName | None = None
-    annotations: dict[str, str] | None = None
+    class_name: ResourceName | None = Field(
+        default=None,
+        description="IngressClass (spec.ingressClassName); the cluster's default class when empty.",
+    )
+    annotations: dict[str, str] | None = Field(
+        default=None,
+        description="Annotations of both Ingresses, e.g. cert-manager.io/cluster-issuer.",
+    )
     tls_secret_name: ResourceName | None = Field(
-        default=None, description="TLS Secret for both hosts; URLs are https when set."
+        default=None,
+        description="One TLS Secret for both hosts. When empty (and tls is on), each Ingress "
+        "names its own Secret <ingress name>-tls, which cert-manager can fill.",
     )
     tls: bool = Field(
         default=True,
