@@ -128,6 +128,9 @@ def env(watch_namespace: dict[str, Any]) -> list[dict[str, Any]]:
     """The operator container's environment; ``watch_namespace`` is WATCH_NAMESPACE's entry."""
     return [
         {"name": "WATCH_NAMESPACE", **watch_namespace},
+        # Kopf's identity; without it Kopf asks getpass, which fails for a UID without a
+        # passwd entry (Docker, containerd).
+        {"name": "POD_ID", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
         {"name": "HEALTH_PORT", "value": str(HEALTH_PORT)},
         {"name": "METRICS_PORT", "value": str(METRICS_PORT)},
         {"name": "LOG_FORMAT", "value": "json"},

@@ -8,10 +8,12 @@ import io
 import logging
 import os
 import signal
+import socket
 from typing import Any
 
 import kopf
 import kubernetes
+from kopf._core.engines.peering import Identity  # not re-exported by kopf; a NewType of str
 from prometheus_client import start_http_server
 
 from . import handlers
@@ -20,6 +22,7 @@ from .logs import install_redaction
 from .options import Options, options_from
 from .reconcile import Reconciler
 from .registry import REGISTRY
+from .watches import Watches, watch_client
 
 log = logging.getLogger(__name__)
 OPTIONS: Options | None = None
@@ -46,6 +49,11 @@ async def startup(settings: kopf.OperatorSettings, **_: Any) -> None:
     handlers.RUNTIME.reconciler = Reconciler(handlers.RUNTIME.kube, REGISTRY)
     handlers.RUNTIME.resync_seconds = OPTIONS.resync_seconds
     handlers.RUNTIME.slots = asyncio.Semaphore(OPTIONS.max_concurrent_reconciles)
+    # Children and referenced Secrets: our own watches, filtered by the API server.
+    handlers.RUNTIME.watches = Watches(
+        await watch_client(OPTIONS.kubeconfig), REGISTRY, OPTIONS.namespaces
+    )
+    handlers.RUNTIME.watches.start()
     if OPTIONS.metrics_port:
         start_http_server(OPTIONS.metrics_port)
     # `kill -USR1 <pid>` logs where every task is waiting: the first tool for a stuck loop.
@@ -91,9 +99,22 @@ def login(logger: logging.Logger, settings: kopf.OperatorSettings, **kwargs: Any
 
 @kopf.on.cleanup()
 async def shutdown(**_: Any) -> None:
-    """Close the client's connection pool."""
+    """Stop the watches, then close the clients' connection pools."""
+    if handlers.RUNTIME.watches is not None:
+        await handlers.RUNTIME.watches.stop()
+        await handlers.RUNTIME.watches.kube.close()
     if handlers.RUNTIME.kube is not None:
         await handlers.RUNTIME.kube.close()
+
+
+def identity() -> str:
+    """Who this process is, for Kopf's peering and logs: the pod's name, or host and pid.
+
+    Kopf's own default calls ``getpass.getuser()``, which raises where the runtime adds no
+    passwd entry for the container's UID (Docker, containerd: most clusters but OpenShift).
+    """
+    pod = os.environ.get("POD_ID") or os.environ.get("POD_NAME")
+    return pod or f"{socket.gethostname()}/{os.getpid()}"
 
 
 def run(args: argparse.Namespace) -> int:
@@ -111,6 +132,7 @@ def run(args: argparse.Namespace) -> int:
     install_redaction()
     kopf.run(
         standalone=True,
+        identity=Identity(identity()),
         clusterwide=not OPTIONS.namespaces,
         namespaces=OPTIONS.namespaces,
         liveness_endpoint=f"http://0.0.0.0:{OPTIONS.health_port}/healthz"
