@@ -1,4 +1,7 @@
-"""The ``litemaas-operator`` command: ``run`` the operator, ``render`` a CR, write the ``crd``."""
+"""The ``litemaas-operator`` command: ``run`` the operator, ``render`` a CR, write the ``crd``.
+
+Help texts are plain text (argparse prints them verbatim): no reStructuredText markup there.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +15,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from . import credentials
+from . import __version__, credentials
 from .api import API_VERSION, KIND, LiteMaaSSpec
 from .api.crd import crd_manifest
 from .api.identity import NAME_MAX_LENGTH, NAME_MESSAGE, NAME_PATTERN
@@ -149,7 +152,13 @@ def cmd_render(args: argparse.Namespace) -> int:
     try:
         cr = load_resource(args.file)
         docs = render_documents(cr, args.platform, args.domain, args.namespace)
-    except (InvalidResourceError, OSError) as err:
+    except FileNotFoundError as err:
+        print(f"error: file not found: {err.filename}", file=sys.stderr)
+        return EXIT_INVALID
+    except OSError as err:
+        print(f"error: cannot read {args.file}: {err.strerror or err}", file=sys.stderr)
+        return EXIT_INVALID
+    except InvalidResourceError as err:
         print(f"error: invalid {KIND}:\n{err}", file=sys.stderr)
         return EXIT_INVALID
     try:
@@ -188,22 +197,51 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
-    parser = argparse.ArgumentParser(prog="litemaas-operator", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = argparse.ArgumentParser(
+        prog="litemaas-operator",
+        description="Deploy and run LiteMaaS from one LiteMaaS resource: run the operator, "
+        "render a resource's manifests, or write the CRD.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    render = sub.add_parser("render", help="print the manifests for a LiteMaaS CR")
+    render = sub.add_parser(
+        "render",
+        help="print the manifests for a LiteMaaS CR (credentials as placeholders)",
+        description="Print every manifest the operator would create for a LiteMaaS CR, as the "
+        "reconciler renders them, with generated credentials shown as placeholders.",
+    )
     render.add_argument("-f", "--file", required=True, help="CR file, or - for stdin")
-    render.add_argument("--platform", choices=["openshift", "kubernetes"], default="openshift")
-    render.add_argument("--domain", help="apps domain (OpenShift hosts are predicted from it)")
-    render.add_argument("-n", "--namespace", help="namespace (default: the CR's, or default)")
+    render.add_argument(
+        "--platform",
+        choices=["openshift", "kubernetes"],
+        default="openshift",
+        help="cluster to render for: openshift (Routes, OAuth, Groups) or kubernetes "
+        "(Ingresses); default: openshift. spec.platform, when not auto, wins.",
+    )
+    render.add_argument("--domain", help="apps domain; OpenShift Route hosts are predicted from it")
+    render.add_argument(
+        "-n", "--namespace", help="namespace to render into; default: the CR's, else default"
+    )
     render.set_defaults(func=cmd_render)
 
-    crd = sub.add_parser("crd", help="write the CRD generated from the API models")
-    crd.add_argument("-o", "--output", default=str(CRD_PATH))
+    crd = sub.add_parser(
+        "crd",
+        help="write the CRD generated from the API models",
+        description="Write (or check) the CustomResourceDefinition generated from the "
+        "pydantic models.",
+    )
+    crd.add_argument(
+        "-o", "--output", default=str(CRD_PATH), help=f"file to write, or -; default: {CRD_PATH}"
+    )
     crd.add_argument("--check", action="store_true", help="fail if the file is stale")
     crd.set_defaults(func=cmd_crd)
 
-    run = sub.add_parser("run", help="run the operator")
+    run = sub.add_parser(
+        "run",
+        help="run the operator",
+        description="Run the operator: reconcile LiteMaaS resources until stopped.",
+    )
     from .controller.options import add_run_arguments
 
     add_run_arguments(run)

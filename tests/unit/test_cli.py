@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import base64
 import io
 import re
@@ -16,7 +17,7 @@ import yaml
 from rendering import CRD_FILE, KUBERNETES_SAMPLE, OPENSHIFT_KINDS, OPENSHIFT_SAMPLE
 
 from litemaas_operator import credentials
-from litemaas_operator.cli import EXIT_INVALID, main
+from litemaas_operator.cli import EXIT_INVALID, build_parser, main
 
 
 def run_render(capsys, *args: str) -> tuple[int, list[dict[str, Any]], str]:
@@ -245,3 +246,27 @@ def test_render_into_a_closed_pipe_is_quiet():
     err = proc.stderr.read().decode()
     assert proc.wait(timeout=30) == 0
     assert "Traceback" not in err
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["--version"])
+    assert exit_.value.code == 0
+    assert capsys.readouterr().out.strip() == "litemaas-operator 0.1.0"
+
+
+def test_a_missing_file_is_said_as_such(capsys):
+    assert main(["render", "-f", "/nonexistent/cr.yaml"]) == EXIT_INVALID
+    assert capsys.readouterr().err.strip() == "error: file not found: /nonexistent/cr.yaml"
+
+
+@pytest.mark.parametrize("command", ["render", "crd", "run"])
+def test_every_flag_has_help_in_plain_text(command):
+    parser = build_parser()
+    [sub] = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    actions = [a for a in sub.choices[command]._actions if a.dest != "help"]
+    assert actions
+    for action in actions:
+        assert action.help, f"{command} {action.option_strings} has no help"
+        assert "``" not in action.help and ":class:" not in action.help
+    assert "``" not in (parser.description or "")

@@ -32,25 +32,44 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
         help="watch only this namespace (repeatable; env WATCH_NAMESPACE, comma-separated); "
         "default: all namespaces",
     )
-    parser.add_argument("--kubeconfig", default=env("KUBECONFIG"), help="default: in-cluster")
-    parser.add_argument("--health-port", type=int, default=int(env("HEALTH_PORT", "8080")))
-    parser.add_argument("--metrics-port", type=int, default=int(env("METRICS_PORT", "8081")))
+    parser.add_argument(
+        "--kubeconfig",
+        default=env("KUBECONFIG"),
+        help="kubeconfig file (env KUBECONFIG); default: the in-cluster ServiceAccount",
+    )
+    parser.add_argument(
+        "--health-port",
+        type=int,
+        default=int(env("HEALTH_PORT", "8080")),
+        help="liveness endpoint /healthz (env HEALTH_PORT; 0 turns it off); default: 8080",
+    )
+    parser.add_argument(
+        "--metrics-port",
+        type=int,
+        default=int(env("METRICS_PORT", "8081")),
+        help="Prometheus /metrics (env METRICS_PORT; 0 turns it off); default: 8081",
+    )
     parser.add_argument(
         "--resync-seconds",
         type=float,
         default=float(env("RESYNC_SECONDS", "300")),
-        help="periodic full reconcile; changes to children are seen at once by watches",
+        help="periodic full reconcile (env RESYNC_SECONDS); changes to children are seen at "
+        "once by watches; default: 300",
     )
     parser.add_argument(
         "--max-concurrent-reconciles",
         type=int,
         default=int(env("MAX_CONCURRENT_RECONCILES", "8")),
-        help="reconciles running at once; bounds memory and API load when many CRs change",
+        help="reconciles running at once (env MAX_CONCURRENT_RECONCILES); bounds memory and "
+        "API load when many CRs change; default: 8",
     )
     parser.add_argument(
-        "--log-format", choices=["json", "plain"], default=env("LOG_FORMAT", "json")
+        "--log-format",
+        choices=["json", "plain"],
+        default=env("LOG_FORMAT", "json"),
+        help="json (one object per line, env LOG_FORMAT) or plain for people; default: json",
     )
-    parser.add_argument("-v", "--verbose", action="store_true")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
 
 
 def options_from(args: argparse.Namespace) -> Options:
