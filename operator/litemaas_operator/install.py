@@ -600,7 +600,7 @@ STATUS_DESCRIPTORS = [
     (
         "phase",
         "Phase",
-        "Ready, Progressing, Degraded or Failed.",
+        "Progressing, Ready, Degraded or Stalled.",
         ["urn:alm:descriptor:io.kubernetes.phase"],
     ),
     ("version", "Version", "LiteMaaS release running.", ["urn:alm:descriptor:text"]),
@@ -634,11 +634,19 @@ def _descriptors(rows: list[tuple[str, str, str, list[str]]]) -> list[dict[str, 
     ]
 
 
+FIRST_SAMPLE = "litemaas-cr.yaml"
+
+
 def samples(root: Path) -> list[dict[str, Any]]:
-    """The sample CRs (alm-examples), without comments."""
-    return [
-        yaml.safe_load(p.read_text()) for p in sorted((root / "manifests/samples").glob("*.yaml"))
-    ]
+    """The sample CRs (alm-examples), without comments.
+
+    The console pre-fills its form with the first: the plain default sample, not one that
+    needs Secrets made beforehand or deletes data with the resource.
+    """
+    paths = sorted(
+        (root / "manifests/samples").glob("*.yaml"), key=lambda p: (p.name != FIRST_SAMPLE, p.name)
+    )
+    return [yaml.safe_load(p.read_text()) for p in paths]
 
 
 def related_images() -> list[dict[str, str]]:
@@ -714,7 +722,6 @@ def csv(root: Path) -> dict[str, Any]:
             ],
             "keywords": ["litemaas", "llm", "models-as-a-service", "litellm"],
             "provider": {"name": "LiteMaaS"},
-            "maintainers": [{"name": "LiteMaaS maintainers", "email": "litemaas@example.com"}],
             "links": [
                 {"name": "LiteMaaS", "url": "https://github.com/rh-aiservices-bu/litemaas"},
             ],

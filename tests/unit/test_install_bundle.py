@@ -164,3 +164,20 @@ def test_related_images_cover_the_operator_and_every_default_operand_image() -> 
         pod = ((obj or {}).get("spec") or {}).get("template", {}).get("spec") or {}
         images |= {c["image"] for c in pod.get("containers", []) + pod.get("initContainers", [])}
     assert images and images <= related, images - related
+
+
+def test_the_console_prefills_the_plain_default_sample() -> None:
+    examples = json.loads(install.csv(REPO)["metadata"]["annotations"]["alm-examples"])
+    first = examples[0]
+    assert first == yaml.safe_load((REPO / "manifests/samples/litemaas-cr.yaml").read_text())
+    assert "deleteClaimOnDelete" not in json.dumps(first) and "secrets" not in first["spec"]
+
+
+def test_the_phase_descriptor_lists_the_phases_the_crd_allows() -> None:
+    crd = install.crd_manifest()
+    phases = crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["status"][
+        "properties"
+    ]["phase"]["enum"]
+    assert "Deleting" not in phases
+    [phase] = [d for d in install.STATUS_DESCRIPTORS if d[0] == "phase"]
+    assert all(p in phase[2] for p in phases)

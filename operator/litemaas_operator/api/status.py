@@ -12,7 +12,8 @@ from .base import Model
 REASON = r"^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$"
 
 ConditionStatus = Literal["True", "False", "Unknown"]
-Phase = Literal["Pending", "Progressing", "Ready", "Degraded", "Stalled", "Deleting"]
+# Only the phases the operator sets (controller/conditions.py): the CRD enum is documentation.
+Phase = Literal["Progressing", "Ready", "Degraded", "Stalled"]
 
 
 class Condition(Model):
