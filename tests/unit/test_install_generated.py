@@ -76,20 +76,24 @@ def test_every_cluster_scoped_kind_the_client_knows_is_granted_or_unused() -> No
         assert any(g == group and r == kind.plural for g, r, _ in granted), name
 
 
-def test_every_kopf_watch_is_granted_list_and_watch() -> None:
+def test_every_watch_is_granted_list_and_watch() -> None:
+    """RBAC covers Kopf's watches (the CR) and the operator's own (children, read Secrets)."""
     import kopf  # registering the handlers needs Kopf's registry
 
     from litemaas_operator.controller import handlers  # noqa: F401
+    from litemaas_operator.controller.watches import WATCHED_KINDS
 
     granted = _granted(install.namespaced_rules())
     registry = kopf.get_default_registry()
-    watched = {
+    kopf_watched = {
         (h.selector.group or "", h.selector.any_name)
         for h in registry._watching.get_all_handlers()
         if h.selector is not None
     }
-    assert len(watched) >= 11, watched  # the CR and ten child kinds
-    for group, plural in watched:
+    assert kopf_watched == {("litemaas.io", "litemaases")}, kopf_watched  # children: not Kopf
+    own = {(KINDS[k].api_version.rpartition("/")[0], KINDS[k].plural) for k in WATCHED_KINDS}
+    assert len(own) == 10, own  # ten child kinds (Secrets among them)
+    for group, plural in kopf_watched | own:
         for verb in ("list", "watch"):
             assert (group, plural, verb) in granted, (group, plural, verb)
 

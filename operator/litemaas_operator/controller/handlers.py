@@ -1,9 +1,10 @@
-"""Kopf handlers: one reconcile loop per CR, watches that wake it, and the finalizer.
+"""Kopf handlers: one reconcile loop per CR, the CR watch that wakes it, and the finalizer.
 
 Each CR gets a daemon that reconciles, then sleeps until something relevant happens (its spec,
 one of its children, a Secret it reads) or the resync period passes. This is the level-triggered
 loop of controller-runtime, built from Kopf's parts: watches only *poke*; all work happens in
-the loop, so bursts of events coalesce into one reconcile.
+the loop, so bursts of events coalesce into one reconcile. Children and referenced Secrets are
+watched by ``watches`` (server-side label selectors, which Kopf cannot send), not by Kopf.
 """
 
 from __future__ import annotations
@@ -18,12 +19,12 @@ from typing import Any
 import kopf
 
 from ..api import GROUP, PLURAL, VERSION
-from ..render.names import MANAGED_BY
 from . import metrics
 from .cleanup import cleanup
 from .kube import ApiError, Kube
 from .reconcile import Reconciler
 from .registry import REGISTRY
+from .watches import Watches
 
 log = logging.getLogger(__name__)
 FINALIZER = "litemaas.io/finalizer"
@@ -37,6 +38,7 @@ class Runtime:
 
     kube: Kube | None = None
     reconciler: Reconciler | None = None
+    watches: Watches | None = None
     resync_seconds: float = 300.0
     # Like controller-runtime's MaxConcurrentReconciles: a burst of 100 CRs reconciles a few at
     # a time instead of holding 100 sets of listed children in memory at once.
@@ -163,38 +165,6 @@ def _describe(err: Exception) -> str:
 async def cr_changed(namespace: str, name: str, **_: Any) -> None:
     """A CR changed (spec, or anything): wake its loop."""
     REGISTRY.poke((namespace, name))
-
-
-async def _poke_owner(namespace: str | None, labels: kopf.Labels, **_: Any) -> None:
-    instance = labels.get("app.kubernetes.io/instance")
-    if namespace and instance:
-        REGISTRY.poke((namespace, instance))
-
-
-MANAGED = {"app.kubernetes.io/managed-by": MANAGED_BY}
-for _group, _version, _plural in (
-    ("", "v1", "secrets"),
-    ("", "v1", "configmaps"),
-    ("", "v1", "services"),
-    ("", "v1", "serviceaccounts"),
-    ("", "v1", "persistentvolumeclaims"),
-    ("apps", "v1", "deployments"),
-    ("apps", "v1", "statefulsets"),
-    ("networking.k8s.io", "v1", "ingresses"),
-    ("networking.k8s.io", "v1", "networkpolicies"),
-    ("route.openshift.io", "v1", "routes"),
-):
-    kopf.on.event(_group, _version, _plural, labels=MANAGED, id=f"child-{_plural}")(_poke_owner)
-
-
-def _is_read_by_a_cr(namespace: str | None, name: str, **_: Any) -> bool:
-    return bool(namespace) and bool(REGISTRY.readers.get((namespace or "", name)))
-
-
-@kopf.on.event("", "v1", "secrets", when=_is_read_by_a_cr, id="referenced-secrets")
-async def referenced_secret_changed(namespace: str, name: str, **_: Any) -> None:
-    """A user Secret that some CR reads changed (or appeared): wake those CRs."""
-    REGISTRY.secret_changed((namespace, name))
 
 
 @kopf.on.delete(GROUP, VERSION, PLURAL, retries=CLEANUP_RETRIES, backoff=2.0)

@@ -24,6 +24,10 @@ class Registry:
 
     triggers: dict[Key, asyncio.Event] = field(default_factory=dict)
     readers: dict[Key, set[Key]] = field(default_factory=lambda: defaultdict(set))
+    # Told the namespaces holding a read Secret whenever that set changes, so that Secrets are
+    # watched there and nowhere else (see watches.Watches.follow_readers).
+    on_reader_namespaces: Callable[[set[str]], None] | None = None
+    _reader_namespaces: set[str] = field(default_factory=set, init=False, repr=False)
     # Cluster-wide facts (served API groups, the apps domain) change rarely: fetched at most
     # once per TTL for all CRs instead of on every reconcile.
     cluster_facts: dict[str, tuple[float, Any]] = field(default_factory=dict)
@@ -42,16 +46,26 @@ class Registry:
     def forget(self, key: Key) -> None:
         """Drop everything kept for a CR that is gone."""
         self.triggers.pop(key, None)
-        for readers in self.readers.values():
-            readers.discard(key)
+        self.reads(key, set())
 
     def reads(self, cr: Key, secrets: set[Key]) -> None:
         """Record the user Secrets (namespace, name) that a CR's last reconcile read."""
-        for secret, readers in self.readers.items():
+        for secret, readers in list(self.readers.items()):
             if secret not in secrets:
                 readers.discard(cr)
+                if not readers:
+                    del self.readers[secret]
         for secret in secrets:
             self.readers[secret].add(cr)
+        namespaces = self.reader_namespaces()
+        if namespaces != self._reader_namespaces:
+            self._reader_namespaces = namespaces
+            if self.on_reader_namespaces is not None:
+                self.on_reader_namespaces(set(namespaces))
+
+    def reader_namespaces(self) -> set[str]:
+        """Namespaces where at least one CR reads a user Secret."""
+        return {namespace for (namespace, _), readers in self.readers.items() if readers}
 
     def secret_changed(self, secret: Key) -> bool:
         """Wake every CR that reads ``secret``; True if any did."""

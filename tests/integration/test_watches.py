@@ -1,0 +1,192 @@
+"""The operator's own watches against a real API server: filtered by it, resumed, relisted.
+
+They run in-process here (not in the operator) so that a test can start them from a stale
+resourceVersion, restart the API server under them, and see each event they report.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
+
+import pytest
+
+from harness.waiting import wait_until
+from litemaas_operator.controller.registry import Registry
+from litemaas_operator.controller.watches import (
+    MANAGED_SELECTOR,
+    ListWatch,
+    Watches,
+    watch_client,
+)
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
+
+MANAGED = {"app.kubernetes.io/managed-by": "litemaas-operator"}
+T = TypeVar("T")
+
+
+async def _until(probe: Callable[[], object], timeout: float, what: str) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not probe():
+        if asyncio.get_running_loop().time() > deadline:
+            raise TimeoutError(f"{what} not reached within {timeout}s")
+        await asyncio.sleep(0.1)
+
+
+def _configmap(name: str, labels: dict[str, str] | None = None) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": name, "labels": labels or {}},
+        "data": {"k": "v"},
+    }
+
+
+class LoopThread:
+    """An event loop in a thread of its own, for the watch under test.
+
+    The test's own thread restarts the API server: the harness starts it with a parent-death
+    signal bound to the starting thread, so it must not be a worker thread that ends.
+    """
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+
+    def run(self, coro: Coroutine[Any, Any, T], timeout: float = 30) -> T:
+        """Run ``coro`` on the loop and return its result."""
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    def close(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
+        self.loop.close()
+
+
+async def _start(coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+    return asyncio.create_task(coro)
+
+
+async def _stop(task: asyncio.Task[None]) -> bool:
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    return task.cancelled()
+
+
+def test_a_child_watch_sees_only_labelled_objects_relists_and_survives_an_apiserver_restart(
+    cluster: Any, namespace: str
+):
+    loop = LoopThread()
+    kube = loop.run(watch_client(str(cluster.kubeconfig)))
+    seen: list[str] = []
+    try:
+        if cluster.owned:
+            # A restarted API server's watch cache starts at the current resourceVersion, so
+            # a watch from "1" is answered 410 Gone (a fresh one may still serve it).
+            cluster.restart_apiserver()
+        loop.run(_create(kube, namespace, "before", MANAGED))
+        watch = ListWatch(
+            kube,
+            "ConfigMap",
+            namespace,
+            MANAGED_SELECTOR,
+            lambda meta: seen.append(meta["name"]),
+            kube.served_groups,
+            resource_version="1",  # too old: 410 Gone, so the watch lists
+        )
+        task = loop.run(_start(watch.run()))
+        wait_until(lambda: "before" in seen, 10, what="the listed ConfigMap reported")
+        if cluster.owned:
+            assert watch.lists == 1 and watch.watches >= 1
+
+        loop.run(_create(kube, namespace, "unlabelled", {}))
+        loop.run(_create(kube, namespace, "labelled", MANAGED))
+        wait_until(lambda: "labelled" in seen, 10, what="the new labelled ConfigMap reported")
+        loop.run(kube.delete("ConfigMap", "labelled", namespace))
+        wait_until(lambda: seen.count("labelled") >= 2, 10, what="its deletion reported")
+        assert "unlabelled" not in seen  # the server never sent it
+
+        if cluster.owned:
+            cluster.restart_apiserver(downtime=2.0)
+            loop.run(_create(kube, namespace, "after-restart", MANAGED))
+            wait_until(lambda: "after-restart" in seen, 40, what="an event after the restart")
+        assert loop.run(_stop(task))
+    finally:
+        loop.run(kube.close())
+        loop.close()
+
+
+def test_routes_are_watched_only_where_they_are_served(cluster: Any, namespace: str):
+    async def scenario() -> tuple[int, int]:
+        kube = await watch_client(str(cluster.kubeconfig))
+        try:
+            watch = ListWatch(
+                kube, "Route", namespace, MANAGED_SELECTOR, lambda _: None, kube.served_groups
+            )
+            task = asyncio.create_task(watch.run())
+            await asyncio.sleep(2)
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            return watch.lists, watch.watches
+        finally:
+            await kube.close()
+
+    lists, watches = asyncio.run(scenario())
+    if cluster.flavour == "openshift":
+        assert lists == 1 and watches == 1
+    else:
+        assert lists == 0 and watches == 0  # no API, no requests, no errors
+
+
+def test_secrets_are_watched_in_a_namespace_while_a_cr_there_reads_one(
+    cluster: Any, namespace: str
+):
+    async def scenario() -> None:
+        kube = await watch_client(str(cluster.kubeconfig))
+        registry = Registry()
+        watches = Watches(kube, registry, (namespace,))
+        cr = (namespace, "litemaas")
+        woken = registry.trigger(cr)
+        try:
+            watches.start()
+            assert {key[0] for key in watches.tasks} == {"child"}  # nobody reads Secrets yet
+            registry.reads(cr, {(namespace, "my-jwt")})
+            assert ("referenced", "Secret", namespace) in watches.tasks
+
+            await asyncio.sleep(1)  # listed: nothing to report yet
+            woken.clear()
+            await kube.create(_secret(namespace, "someone-elses"))
+            await kube.create(_secret(namespace, "my-jwt"))
+            await _until(woken.is_set, 10, "the reader woken by its Secret")
+
+            registry.reads(cr, set())  # the CR no longer reads it: the watch stops
+            ending = list(watches.ending)
+            assert ("referenced", "Secret", namespace) not in watches.tasks and ending
+            await asyncio.gather(*ending, return_exceptions=True)
+            assert all(task.cancelled() for task in ending)
+            running = list(watches.tasks.values())
+        finally:
+            await watches.stop()
+            await kube.close()
+        assert running and all(task.done() for task in running)
+
+    asyncio.run(scenario())
+
+
+def _secret(namespace: str, name: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": name, "namespace": namespace},
+        "stringData": {"jwt": "value"},
+    }
+
+
+async def _create(kube: Any, namespace: str, name: str, labels: dict[str, str]) -> None:
+    obj = _configmap(name, labels)
+    obj["metadata"]["namespace"] = namespace
+    await kube.create(obj)

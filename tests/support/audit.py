@@ -1,0 +1,98 @@
+"""An openshift-flavour harness cluster whose API server audits the operator's requests.
+
+``apiserver_request_total`` has no client label, and on the harness every component talks as
+the same admin, so only an audit log tells the operator's requests from everyone else's and
+shows their query (label selectors). The cluster is the bench's (``bench/cluster.py``): its
+kube-apiserver logs every request of the user ``litemaas-operator``, whose kubeconfig it mints.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+from harness.cluster import Cluster
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _bench_cluster():  # a module loaded by path: bench/ is not a package
+    spec = importlib.util.spec_from_file_location("bench_cluster", ROOT / "bench" / "cluster.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+BENCH = _bench_cluster()
+
+
+@dataclass(frozen=True)
+class Request:
+    """One request of the operator, as the audit log saw it."""
+
+    audit_id: str
+    verb: str  # the audit verb: get, list, watch, create, patch, ...
+    api_group: str  # "" for the core group
+    resource: str  # e.g. "secrets"; the path for non-resource URLs
+    namespace: str | None  # None: cluster scope
+    query: dict[str, str]
+    started: bool  # a watch's ResponseStarted record
+    completed: bool  # the ResponseComplete record (for a watch: it ended)
+
+    @property
+    def label_selector(self) -> str:
+        return self.query.get("labelSelector", "")
+
+
+@dataclass
+class AuditedCluster:
+    """The cluster, the operator's kubeconfig, and where its requests are logged."""
+
+    cluster: Cluster
+    operator_kubeconfig: Path
+    log: Path
+
+    def requests(self) -> list[Request]:
+        """Every audit record of the operator so far (a watch has a start and an end record)."""
+        out = []
+        for line in self.log.read_text().splitlines() if self.log.exists() else []:
+            try:
+                ev = json.loads(line)
+            except ValueError:
+                continue  # a line being written right now
+            if ev.get("user", {}).get("username") != BENCH.OPERATOR_USER:
+                continue
+            ref = ev.get("objectRef") or {}
+            url = urlsplit(ev.get("requestURI", ""))
+            query = {k: v[-1] for k, v in parse_qs(url.query).items()}
+            out.append(
+                Request(
+                    audit_id=ev["auditID"],
+                    verb=ev.get("verb", ""),
+                    api_group=ref.get("apiGroup", ""),
+                    resource=ref.get("resource") or url.path,
+                    namespace=ref.get("namespace"),
+                    query=query,
+                    started=ev.get("stage") == "ResponseStarted",
+                    completed=ev.get("stage") == "ResponseComplete",
+                )
+            )
+        return out
+
+    def stop(self) -> None:
+        """Stop the control plane and remove its state."""
+        assert self.cluster.control_plane is not None
+        self.cluster.control_plane.stop()
+
+
+def start(workdir: Path) -> AuditedCluster:
+    """Start an audited openshift-flavour cluster that dies with this process."""
+    cp = BENCH.start(f"pytest-audited-{os.getpid()}", workdir)
+    cluster = Cluster(cp.name, "openshift", cp.kubeconfig, cp.domain, cp.server, control_plane=cp)
+    kubeconfig = BENCH.user_kubeconfig(cp, BENCH.OPERATOR_USER, workdir / "operator.kubeconfig")
+    return AuditedCluster(cluster, kubeconfig, BENCH.audit_log(cp))
