@@ -22,6 +22,8 @@ class Credential:
     spec_field: str
     prefix: str = ""
     nbytes: int = 32
+    # The application refuses a value without the prefix, so a user-supplied one must have it.
+    prefix_required: bool = False
 
     def generate(self) -> str:
         """Return a new cryptographically random, URL-safe value with the expected prefix."""
@@ -36,7 +38,9 @@ POSTGRES_PASSWORD = Credential("postgres-password", "postgres_password")
 JWT_SECRET = Credential("jwt-secret", "jwt_secret", nbytes=48)
 OAUTH_CLIENT_SECRET = Credential("oauth-client-secret", "oauth_client_secret")
 ADMIN_API_KEYS = Credential("admin-api-keys", "admin_api_keys", prefix="ltm_admin_")
-LITELLM_MASTER_KEY = Credential("litellm-master-key", "litellm_master_key", prefix="sk-")
+LITELLM_MASTER_KEY = Credential(
+    "litellm-master-key", "litellm_master_key", prefix="sk-", prefix_required=True
+)
 BACKEND_ENCRYPTION_KEY = Credential("backend-encryption-key", "backend_encryption_key")
 LITELLM_UI_PASSWORD = Credential("litellm-ui-password", "litellm_ui_password", nbytes=24)
 LITELLM_SALT_KEY = Credential("litellm-salt-key", "litellm_salt_key", prefix="sk-")
@@ -85,3 +89,20 @@ def placeholders(spec: LiteMaaSSpec) -> dict[str, str]:
 def missing(values: Mapping[str, str]) -> list[str]:
     """Keys of ``EVERY`` that ``values`` lacks or holds empty."""
     return [c.key for c in EVERY if not values.get(c.key)]
+
+
+def prefix_problem(credential: Credential, value: str) -> str | None:
+    """Why a user-supplied ``value`` cannot serve as ``credential``, or None when it can.
+
+    The message names the spec field and never the value.
+    """
+    if credential.prefix_required and not value.startswith(credential.prefix):
+        field = "".join(
+            w if i == 0 else w.capitalize() for i, w in enumerate(credential.spec_field.split("_"))
+        )
+        return (
+            f"spec.secrets.{field}: the value must start with {credential.prefix!r} (the "
+            f"application refuses other keys); put a key like {credential.prefix}<random> into "
+            "that Secret"
+        )
+    return None

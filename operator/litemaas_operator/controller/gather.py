@@ -155,7 +155,9 @@ async def ensure_credentials(
             "backend",
             gathered,
         )
-        if value is not None:
+        if value is not None and (wrong := cred.prefix_problem(c, value)) is not None:
+            gathered.problems.append(Problem("invalid", "litellm", "InvalidCredential", wrong))
+        elif value is not None:
             values[c.key] = value
     return values
 
