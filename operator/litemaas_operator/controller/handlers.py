@@ -21,6 +21,8 @@ import kopf
 from ..api import GROUP, PLURAL, VERSION
 from . import metrics
 from .cleanup import cleanup
+from .failures import REASON as FAILURE_REASON
+from .failures import failure_status, is_transition
 from .kube import ApiError, Kube
 from .reconcile import Reconciler
 from .registry import REGISTRY
@@ -81,6 +83,7 @@ async def reconcile_loop(
     trigger = REGISTRY.trigger(key)
     metrics.INSTANCES.inc()
     backoff = 1.0
+    failures = 0
     was_ready = False
     try:
         while not stopped:
@@ -104,7 +107,7 @@ async def reconcile_loop(
                 if outcome.ready != was_ready:
                     metrics.READY.inc() if outcome.ready else metrics.READY.dec()
                     was_ready = outcome.ready
-                backoff = 1.0
+                backoff, failures = 1.0, 0
             except asyncio.CancelledError:
                 raise
             except Exception as err:  # the loop must outlive API outages and bugs alike
@@ -113,6 +116,8 @@ async def reconcile_loop(
                     return
                 metrics.RECONCILES.labels(result="error").inc()
                 logger.warning("reconcile failed (retrying in %.0fs): %s", backoff, _describe(err))
+                failures += 1
+                await _report_failure(body, err, failures, logger)
                 delay, backoff = backoff, min(backoff * 2, MAX_BACKOFF_SECONDS)
                 failed = True
             # After a failure the backoff is served in full: child events must not turn a
@@ -123,6 +128,23 @@ async def reconcile_loop(
         metrics.INSTANCES.dec()
         if was_ready:
             metrics.READY.dec()
+
+
+async def _report_failure(
+    body: kopf.Body, err: Exception, failures: int, logger: logging.Logger
+) -> None:
+    """Show a failed reconcile on the CR's status (and, at transitions, as an Event)."""
+    assert RUNTIME.reconciler is not None
+    snapshot = copy.deepcopy(dict(body))
+    generation = int(snapshot["metadata"].get("generation") or 0)
+    status = failure_status(snapshot.get("status"), generation, _describe(err), failures)
+    try:
+        await RUNTIME.reconciler.write_status(snapshot, status)
+    except Exception as write_err:  # e.g. the API server is down: the log has to do
+        logger.warning("could not report the failure on the status: %s", _describe(write_err))
+    if is_transition(failures):
+        message = next(c for c in status["conditions"] if c["type"] == "Ready")["message"]
+        kopf.warn(body, reason=FAILURE_REASON, message=message)
 
 
 async def _gone(body: kopf.Body) -> bool:

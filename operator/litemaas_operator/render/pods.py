@@ -105,7 +105,7 @@ def config_hash(key: str, *inputs: Any) -> str:
 def pod_template(
     instance: Instance,
     component: Component,
-    version: str,
+    version: str | None,
     workload: Workload,
     spec: dict[str, Any],
     *,
@@ -136,6 +136,16 @@ def pod_template(
     return {"metadata": metadata, "spec": pod}
 
 
+def merged_env(env: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``env`` with one entry per name: a later entry (the user's extraEnv) replaces an earlier.
+
+    The API server refuses a pod template with a duplicate name (500, "duplicate entries for
+    key"); a user who sets a variable the operator also sets means to override it.
+    """
+    last = {entry["name"]: index for index, entry in enumerate(env)}
+    return [entry for index, entry in enumerate(env) if last[entry["name"]] == index]
+
+
 def container(
     name: str,
     image: str,
@@ -148,6 +158,8 @@ def container(
     if workload.image_pull_policy:
         out["imagePullPolicy"] = workload.image_pull_policy
     out |= fields
+    if "env" in out:
+        out["env"] = merged_env(out["env"])
     out["resources"] = resources(default_resources, workload)
     out["securityContext"] = CONTAINER_SECURITY
     return out
