@@ -49,6 +49,16 @@ INVALID = [
         "routing.frontend.tls",
         "passthrough Routes cannot Allow plain HTTP",
     ),
+    (
+        "passthrough-with-certificate",
+        {
+            "routing": {
+                "frontend": {"tls": {"termination": "passthrough", "certificateSecretName": "c"}}
+            }
+        },
+        "routing.frontend.tls",
+        "passthrough Routes carry no certificate",
+    ),
     ("bad-timeout", {"routing": {"litellm": {"timeout": "10 min"}}}, "routing.litellm.timeout", ""),
     ("string-for-bool", {"redis": {"enabled": "yes"}}, "redis.enabled", "valid boolean"),
     (

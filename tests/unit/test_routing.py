@@ -89,3 +89,17 @@ def test_litellm_ingress_gets_nginx_timeouts_in_seconds():
 def test_no_tls_no_tls_block():
     spec = {**KUBERNETES_BASE, "routing": {"ingress": {"tls": False}}}
     assert "tls" not in find(objects(spec, "kubernetes"), "Ingress", FRONTEND)["spec"]
+
+
+def test_a_custom_host_serves_its_certificate_from_a_secret():
+    spec = {
+        "routing": {
+            "frontend": {
+                "host": "ai.example.com",
+                "tls": {"certificateSecretName": "ai-example-com-tls"},
+            }
+        }
+    }
+    route = find(objects(spec, "openshift"), "Route", FRONTEND)
+    assert route["spec"]["host"] == "ai.example.com"
+    assert route["spec"]["tls"]["externalCertificate"] == {"name": "ai-example-com-tls"}

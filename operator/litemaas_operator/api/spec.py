@@ -378,12 +378,19 @@ class RouteTLS(SpecModel):
     """TLS of an OpenShift Route."""
 
     model_config = SpecModel.model_config | {
-        "json_schema_extra": _rule(
-            "!has(self.termination) || self.termination != 'passthrough' || "
-            "!has(self.insecureEdgeTerminationPolicy) || "
-            "self.insecureEdgeTerminationPolicy != 'Allow'",
-            "passthrough Routes cannot Allow plain HTTP: use Redirect or None",
-        )
+        "json_schema_extra": {
+            "x-kubernetes-validations": _rule(
+                "!has(self.termination) || self.termination != 'passthrough' || "
+                "!has(self.insecureEdgeTerminationPolicy) || "
+                "self.insecureEdgeTerminationPolicy != 'Allow'",
+                "passthrough Routes cannot Allow plain HTTP: use Redirect or None",
+            )["x-kubernetes-validations"]
+            + _rule(
+                "!has(self.termination) || self.termination != 'passthrough' || "
+                "!has(self.certificateSecretName)",
+                "passthrough Routes carry no certificate: the pods serve TLS themselves",
+            )["x-kubernetes-validations"]
+        }
     }
 
     termination: Literal["edge", "reencrypt", "passthrough"] = Field(
@@ -398,10 +405,23 @@ class RouteTLS(SpecModel):
         "Allow them (not with passthrough), or None (refuse).",
     )
 
+    certificate_secret_name: ResourceName | None = Field(
+        default=None,
+        description="A kubernetes.io/tls Secret in this namespace with the certificate for a "
+        "custom host (routing.*.host), served by the router (Route spec.tls.externalCertificate, "
+        "OpenShift 4.16+). The router's ServiceAccount needs read access to it: see "
+        "docs/getting-started.md. Empty: the router's default certificate (the apps domain's "
+        "wildcard). Not with passthrough.",
+    )
+
     @model_validator(mode="after")
     def _passthrough_cannot_allow_http(self) -> RouteTLS:
         if self.termination == "passthrough" and self.insecure_edge_termination_policy == "Allow":
             raise ValueError("passthrough Routes cannot Allow plain HTTP: use Redirect or None")
+        if self.termination == "passthrough" and self.certificate_secret_name:
+            raise ValueError(
+                "passthrough Routes carry no certificate: the pods serve TLS themselves"
+            )
         return self
 
 

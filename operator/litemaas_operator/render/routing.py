@@ -36,12 +36,12 @@ def _route(
     host: str | None,
     endpoint: HostSpec,
 ) -> dict[str, Any]:
-    tls: dict[str, Any] = {"termination": endpoint.tls.termination}
-    if (
-        endpoint.tls.termination != "passthrough"
-        or endpoint.tls.insecure_edge_termination_policy != "Allow"
-    ):
-        tls["insecureEdgeTerminationPolicy"] = endpoint.tls.insecure_edge_termination_policy
+    tls: dict[str, Any] = {
+        "termination": endpoint.tls.termination,
+        "insecureEdgeTerminationPolicy": endpoint.tls.insecure_edge_termination_policy,
+    }
+    if endpoint.tls.certificate_secret_name:
+        tls["externalCertificate"] = {"name": endpoint.tls.certificate_secret_name}
     spec: dict[str, Any] = {
         "to": {"kind": "Service", "name": service, "weight": 100},
         "port": {"targetPort": "http"},
