@@ -281,6 +281,22 @@ MALFORMED = [
         ["spec.database", "runs one instance"],
     ),
     (
+        "two-backends",
+        {"backend": {"replicas": 2}},
+        None,
+        ["spec.backend", "OAuth login state in memory"],
+    ),
+    (
+        "passthrough-with-certificate",
+        {
+            "routing": {
+                "litellm": {"tls": {"termination": "passthrough", "certificateSecretName": "c"}}
+            }
+        },
+        None,
+        ["spec.routing.litellm.tls", "passthrough Routes carry no certificate"],
+    ),
+    (
         "oidc-without-settings",
         {"auth": {"mode": "oidc"}},
         None,

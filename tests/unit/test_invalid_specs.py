@@ -37,6 +37,7 @@ INVALID = [
         "Extra inputs",
     ),
     ("string-for-int", {"backend": {"replicas": "3"}}, "backend.replicas", "valid integer"),
+    ("two-backends", {"backend": {"replicas": 2}}, "backend", "OAuth login state in memory"),
     (
         "passthrough-allows-http",
         {
@@ -321,7 +322,7 @@ def test_valid_edge_values_are_accepted():
             "version": "v1.0.0-rc.1",
             "domain": "a" * 63 + ".io",
             "backend": {
-                "replicas": 20,
+                "replicas": 1,
                 "resources": {"limits": {"cpu": 2, "memory": "1.5Gi"}, "requests": {"cpu": ".5"}},
                 "defaultUser": {"maxBudget": 0, "rpmLimit": 0},
                 "extraEnv": [{"name": "A"}] * 64,
@@ -334,4 +335,4 @@ def test_valid_edge_values_are_accepted():
             "redis": {"tolerations": [{"operator": "Exists"}]},
         }
     )
-    assert spec.backend.replicas == 20
+    assert spec.backend.replicas == 1

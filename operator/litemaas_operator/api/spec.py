@@ -254,8 +254,32 @@ class DefaultUserLimits(SpecModel):
     rpm_limit: int = Field(default=120, ge=0)
 
 
+class CABundle(SpecModel):
+    """A ConfigMap key holding PEM certificates to trust in addition to the public ones."""
+
+    config_map_name: ResourceName = Field(
+        description="ConfigMap in this namespace, e.g. one labelled "
+        "config.openshift.io/inject-trusted-cabundle=true on OpenShift.",
+    )
+    key: str = Field(
+        default="ca-bundle.crt",
+        min_length=1,
+        max_length=253,
+        pattern=SECRET_KEY,
+        description="Key of the PEM bundle in the ConfigMap; default ca-bundle.crt.",
+    )
+
+
 class BackendSpec(Workload):
     """The Fastify backend."""
+
+    model_config = Workload.model_config | {
+        "json_schema_extra": _rule(
+            "!has(self.replicas) || self.replicas <= 1",
+            "backend.replicas must be 0 or 1: the backend keeps OAuth login state in memory and "
+            "its backup volume is ReadWriteOnce, so a second replica breaks logins",
+        )
+    }
 
     log_level: Literal["fatal", "error", "warn", "info", "debug", "trace"] = "info"
     jwt_expires_in: str = Field(default="24h", pattern=DURATION)
@@ -272,7 +296,32 @@ class BackendSpec(Workload):
         description="false sets NODE_TLS_REJECT_UNAUTHORIZED=0: no TLS verification at all "
         "for the backend's outbound calls. Only for self-signed test clusters.",
     )
-    backup_storage: Storage = Field(default_factory=Storage)
+    backup_storage: Storage = Field(
+        default_factory=Storage,
+        description="The backend's own backup volume (ReadWriteOnce); size defaults to 5Gi.",
+    )
+    ca_bundle: CABundle | None = Field(
+        default=None,
+        description="Extra CAs the backend trusts for its outbound TLS (LiteLLM, the OpenShift "
+        "API, OIDC providers), mounted and passed as NODE_EXTRA_CA_CERTS. Prefer this to "
+        "nodeTlsRejectUnauthorized: false.",
+    )
+    fs_group: int | None = Field(
+        default=None,
+        ge=1,
+        le=2147483647,
+        description="fsGroup of the backend pod on plain Kubernetes, so its backup volume is "
+        "writable; default 1001 (the image's user). Ignored on OpenShift, which assigns one.",
+    )
+
+    @model_validator(mode="after")
+    def _one_replica(self) -> BackendSpec:
+        if self.replicas is not None and self.replicas > 1:
+            raise ValueError(
+                "backend.replicas must be 0 or 1: the backend keeps OAuth login state in memory "
+                "and its backup volume is ReadWriteOnce, so a second replica breaks logins"
+            )
+        return self
 
 
 class FrontendSpec(Workload):
@@ -567,6 +616,12 @@ class LiteMaaSSpec(SpecModel):
     routing: RoutingSpec = Field(default_factory=RoutingSpec)
     secrets: SecretsSpec = Field(default_factory=SecretsSpec)
     network_policy: NetworkPolicySpec = Field(default_factory=NetworkPolicySpec)
+    image_pull_secrets: list[ResourceName] | None = Field(
+        default=None,
+        max_length=16,
+        description="Secrets (kubernetes.io/dockerconfigjson, in this namespace) used to pull "
+        "every image of this instance, e.g. from a mirror registry.",
+    )
 
 
 __all__ = [

@@ -15,6 +15,7 @@ from . import auth, backend, database, frontend, litellm, networkpolicy, redis, 
 from .context import RenderContext
 from .endpoints import Endpoints, Problem, resolve
 from .groups import desired_groups, group_manifest
+from .pods import with_image_pull_secrets
 
 BUILDERS = (
     auth.build,
@@ -47,6 +48,7 @@ def desired_state(spec: LiteMaaSSpec, facts: ClusterFacts, instance: Instance) -
     endpoints = resolve(spec, facts, instance)
     ctx = RenderContext(spec, facts, instance, endpoints, problems=list(endpoints.problems))
     objects = [obj for build in BUILDERS for obj in build(ctx)]
+    objects = with_image_pull_secrets(objects, spec.image_pull_secrets)
     groups = desired_groups(spec.groups, instance) if facts.has_user_api else {}
     if spec.groups.manage and not facts.has_user_api:
         ctx.problems.append(

@@ -27,6 +27,9 @@ RESOURCES = {
     "limits": {"cpu": "500m", "memory": "512Mi"},
 }
 BACKUP_PATH = "/data/backups"
+CA_PATH = "/etc/litemaas/ca"
+# The UID the backend image runs as: its backup volume must be writable by it on Kubernetes.
+BACKEND_FS_GROUP = 1001
 SECRET_ENV = {
     "DATABASE_URL": "database-url",
     "CORS_ORIGIN": "cors-origin",
@@ -154,6 +157,22 @@ def build(ctx: RenderContext) -> list[dict[str, Any]]:
     secret_refs = [secret_env(var, names.backend, key) for var, key in SECRET_ENV.items()]
     if "redis-password" in data:
         secret_refs.append(secret_env("REDIS_PASSWORD", names.backend, "redis-password"))
+    volumes = [{"name": "backups", "persistentVolumeClaim": {"claimName": names.backend_backup}}]
+    mounts = [{"name": "backups", "mountPath": BACKUP_PATH}]
+    if backend.ca_bundle is not None:
+        # NODE_EXTRA_CA_CERTS adds to Node's built-in CAs instead of replacing them.
+        key = backend.ca_bundle.key
+        volumes.append(
+            {
+                "name": "ca-bundle",
+                "configMap": {
+                    "name": backend.ca_bundle.config_map_name,
+                    "items": [{"key": key, "path": key}],
+                },
+            }
+        )
+        mounts.append({"name": "ca-bundle", "mountPath": CA_PATH, "readOnly": True})
+        literal.append(env("NODE_EXTRA_CA_CERTS", f"{CA_PATH}/{key}"))
     main = container(
         "backend",
         backend.image or litemaas_image("backend", version),
@@ -163,7 +182,7 @@ def build(ctx: RenderContext) -> list[dict[str, Any]]:
         env=[*secret_refs, *literal, *ctx.extra_env(backend)],
         livenessProbe=http_probe("/api/v1/health/live", "http", 30, 10, 5, 3),
         readinessProbe=http_probe("/api/v1/health/ready", "http", 5, 5, 3, 3),
-        volumeMounts=[{"name": "backups", "mountPath": BACKUP_PATH}],
+        volumeMounts=mounts,
     )
     template = pod_template(
         inst,
@@ -177,12 +196,11 @@ def build(ctx: RenderContext) -> list[dict[str, Any]]:
                 )
             ],
             "containers": [main],
-            "volumes": [
-                {"name": "backups", "persistentVolumeClaim": {"claimName": names.backend_backup}}
-            ],
+            "volumes": volumes,
         },
         platform=ctx.facts.platform,
         service_account=names.service_account,
+        fs_group=backend.fs_group or BACKEND_FS_GROUP,
         inputs_hash=ctx.config_hash("backend", backend_secret["data"]),
     )
     # Recreate: the backup volume is ReadWriteOnce, and OAuth state lives in pod memory.

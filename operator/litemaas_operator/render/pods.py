@@ -28,12 +28,40 @@ def litemaas_image(component: str, version: str) -> str:
     return f"quay.io/rh-aiservices-bu/litemaas-{component}:{version.removeprefix('v')}"
 
 
-def pod_security(platform: Platform, uid: int | None = None) -> dict[str, Any]:
-    """A pod securityContext that passes the ``restricted`` Pod Security Standard."""
+def pod_security(
+    platform: Platform, uid: int | None = None, fs_group: int | None = None
+) -> dict[str, Any]:
+    """A pod securityContext that passes the ``restricted`` Pod Security Standard.
+
+    IDs only on plain Kubernetes: OpenShift's restricted-v2 assigns them from the namespace's
+    range and refuses others.
+    """
     context: dict[str, Any] = {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}}
     if platform == "kubernetes" and uid is not None:
         context |= {"runAsUser": uid, "runAsGroup": uid, "fsGroup": uid}
+    elif platform == "kubernetes" and fs_group is not None:
+        context["fsGroup"] = fs_group
     return context
+
+
+WORKLOAD_KINDS = ("Deployment", "StatefulSet", "Job")
+
+
+def with_image_pull_secrets(
+    objects: list[dict[str, Any]], secrets: list[str] | None
+) -> list[dict[str, Any]]:
+    """``objects`` with ``secrets`` as imagePullSecrets of every pod they run."""
+    if not secrets:
+        return objects
+    pulls = [{"name": name} for name in secrets]
+    out = []
+    for obj in objects:
+        if obj["kind"] in WORKLOAD_KINDS:
+            template = obj["spec"]["template"]
+            pod = {**template["spec"], "imagePullSecrets": pulls}
+            obj = {**obj, "spec": {**obj["spec"], "template": {**template, "spec": pod}}}
+        out.append(obj)
+    return out
 
 
 CONTAINER_SECURITY: dict[str, Any] = {
@@ -112,6 +140,7 @@ def pod_template(
     platform: Platform,
     service_account: str,
     uid: int | None = None,
+    fs_group: int | None = None,
     inputs_hash: str | None = None,
 ) -> dict[str, Any]:
     """A pod template with the instance's labels, security context and scheduling knobs."""
@@ -121,7 +150,7 @@ def pod_template(
     pod: dict[str, Any] = {
         "serviceAccountName": service_account,
         "automountServiceAccountToken": False,
-        "securityContext": pod_security(platform, uid),
+        "securityContext": pod_security(platform, uid, fs_group),
         **spec,
     }
     if workload.node_selector:
