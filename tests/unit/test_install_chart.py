@@ -144,3 +144,26 @@ def test_scheduling_values_reach_the_pod() -> None:
     assert pod["tolerations"] == [{"key": "infra", "operator": "Exists"}]
     assert pod["containers"][0]["image"] == f"{install.IMAGE_REPOSITORY}:9.9.9"
     assert "nodeSelector" not in by_kind(render(), "Deployment")[0]["spec"]["template"]["spec"]
+
+
+def test_pull_secrets_security_context_args_and_log_format_reach_the_pod() -> None:
+    docs = render(
+        "imagePullSecrets[0].name=mirror",
+        "podSecurityContext.runAsUser=1000730000",
+        "podSecurityContext.runAsNonRoot=true",
+        "extraArgs={--resync-seconds=600}",
+        "logFormat=plain",
+    )
+    pod = by_kind(docs, "Deployment")[0]["spec"]["template"]["spec"]
+    assert pod["imagePullSecrets"] == [{"name": "mirror"}]
+    assert pod["securityContext"]["runAsUser"] == 1000730000
+    [container] = pod["containers"]
+    assert container["args"] == ["--resync-seconds=600"]
+    assert {"name": "LOG_FORMAT", "value": "plain"} in container["env"]
+
+
+def test_the_chart_readme_lists_every_value() -> None:
+    readme = (CHART / "README.md").read_text()
+    for key in install.helm_values():
+        assert f"| `{key}` |" in readme
+    assert all(install.VALUES_COMMENTS.get(key) for key in install.helm_values())
