@@ -97,6 +97,7 @@ def render_documents(
     if spec.platform != "auto":
         platform = spec.platform
     openshift = platform == "openshift"
+    args_domain = domain
     domain = spec.domain or domain
     names = Names(instance)
     # Predict the hosts the OpenShift router would assign, so the output is complete.
@@ -117,6 +118,10 @@ def render_documents(
     facts = ClusterFacts(
         platform="openshift" if openshift else "kubernetes",
         domain=domain,
+        # What the cluster would publish, predicted from the domain given on the command line.
+        oauth_issuer=f"https://oauth-openshift.{args_domain}"
+        if openshift and args_domain
+        else None,
         credentials=values,
         external_database_urls=external,
         oidc_client_secret=(

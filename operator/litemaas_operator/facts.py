@@ -40,4 +40,7 @@ class ClusterFacts:
     service_account_token: str | None = None
     # Which OpenShift APIs are served (a platform may lack one, e.g. OAuth on HyperShift).
     has_oauth_api: bool = False
+    # OpenShift's OAuth issuer as the cluster publishes it (the API server's
+    # /.well-known/oauth-authorization-server), else derived from the cluster's own apps domain.
+    oauth_issuer: str | None = None
     has_user_api: bool = False

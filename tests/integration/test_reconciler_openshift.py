@@ -207,3 +207,14 @@ def test_semantic_problem_is_reported_not_crashed(cluster, crs, operator, namesp
     assert operator.alive()
     crs.patch_spec("litemaas", {"platform": "auto"})
     crs.wait_ready()
+
+
+def test_spec_domain_moves_hosts_not_the_oauth_issuer(cluster, crs: CRs, operator: OperatorProcess):
+    """The issuer is the cluster's (published, or from its own apps domain), never spec.domain."""
+    body = sample("litemaas-cr")
+    body["spec"]["domain"] = "apps.elsewhere.example.org"
+    crs.create(body)
+    crs.wait_ready()
+    assert crs.secret("litemaas-backend")["oauth-issuer"] == (
+        f"https://oauth-openshift.{cluster.domain}"
+    )

@@ -72,6 +72,7 @@ def facts_for(
         oidc_client_secret=OIDC_SECRET if spec.auth.oidc else None,
         service_account_token=SA_TOKEN,
         has_oauth_api=openshift,
+        oauth_issuer=f"https://oauth-openshift.{DOMAIN}" if openshift else None,
         has_user_api=openshift,
     )
     return replace(base, **overrides)

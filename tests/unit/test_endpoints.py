@@ -101,9 +101,23 @@ def test_openshift_without_the_oauth_api_is_invalid():
     assert problems(state)[("auth", "OAuthUnavailable")] == "invalid"
 
 
-def test_openshift_without_a_domain_cannot_derive_the_issuer():
-    state = render({}, "openshift", domain=None)
-    assert problems(state)[("auth", "DomainUnknown")] == "invalid"
+def test_openshift_without_a_published_issuer_or_domain_says_so():
+    state = render({}, "openshift", domain=None, oauth_issuer=None)
+    assert problems(state)[("auth", "OAuthIssuerUnknown")] == "invalid"
+
+
+def test_the_issuer_is_the_clusters_not_derived_from_spec_domain():
+    # spec.domain moves the hosts; the OAuth server stays where the cluster has it.
+    published = "https://oauth.hcp.example.net:443"
+    state = render({"domain": "apps.custom.example.org"}, "openshift", oauth_issuer=published)
+    assert state.endpoints.oauth_issuer == published
+    assert state.endpoints.frontend_host and "example" in state.endpoints.frontend_host
+
+
+def test_an_explicit_issuer_wins():
+    spec = {"auth": {"oauthIssuer": "https://login.example.com"}}
+    state = render(spec, "openshift", oauth_issuer="https://oauth-openshift.apps.example.com")
+    assert state.endpoints.oauth_issuer == "https://login.example.com"
 
 
 def test_routes_on_kubernetes_are_invalid():

@@ -377,6 +377,13 @@ class AuthSpec(SpecModel):
     initial_admin_users: Members | None = Field(
         default=None, max_length=256, description="Usernames granted the admin role at login."
     )
+    oauth_issuer: str | None = Field(
+        default=None,
+        pattern=HTTP_URL,
+        description="OpenShift's OAuth server URL. Default: the issuer the cluster publishes "
+        "at its API server's /.well-known/oauth-authorization-server. Set it only for a custom "
+        "OAuth route the cluster does not publish. (spec.domain never moves it.)",
+    )
     openshift_api_url: str | None = Field(
         default=None,
         pattern=HTTP_URL,

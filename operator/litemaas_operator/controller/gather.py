@@ -73,6 +73,30 @@ async def cluster_domain(kube: Kube, served: set[str], registry: Registry) -> st
     return await registry.cached("domain", fetch)
 
 
+def published_issuer(metadata: Mapping[str, Any] | None) -> str | None:
+    """The ``issuer`` of OAuth authorization-server metadata (RFC 8414), if it is a URL."""
+    issuer = (metadata or {}).get("issuer")
+    return issuer if isinstance(issuer, str) and issuer.startswith("https://") else None
+
+
+async def oauth_issuer(kube: Kube, registry: Registry, own_domain: str | None) -> str | None:
+    """OpenShift's OAuth issuer: as the API server publishes it, else from the apps domain.
+
+    Clusters with a custom OAuth route or a hosted control plane (ROSA HCP) publish an issuer
+    that is not ``oauth-openshift.<apps domain>``; the derived one is only a fallback.
+    """
+
+    async def fetch() -> str | None:
+        try:
+            metadata = await kube.request("GET", "/.well-known/oauth-authorization-server")
+        except ApiError:
+            metadata = None
+        return published_issuer(metadata)
+
+    published = await registry.cached("oauth-issuer", fetch)
+    return published or (f"https://oauth-openshift.{own_domain}" if own_domain else None)
+
+
 async def read_secret_key(
     kube: Kube,
     namespace: str,
@@ -179,9 +203,9 @@ async def gather(
         gathered.problems.append(problem)
     if platform is None:
         return gathered
-    domain = spec.domain or (
-        await cluster_domain(kube, served, registry) if platform == "openshift" else None
-    )
+    own_domain = await cluster_domain(kube, served, registry) if platform == "openshift" else None
+    domain = spec.domain or own_domain
+    issuer = await oauth_issuer(kube, registry, own_domain) if OAUTH_API in served else None
     hosts: dict[str, str | None] = {}
     for field_name, route in (
         ("frontend_host", names.frontend_route),
@@ -229,6 +253,7 @@ async def gather(
         service_account_token=token,
         has_oauth_api=OAUTH_API in served,
         has_user_api=USER_API in served,
+        oauth_issuer=issuer,
         **hosts,
     )
     return gathered

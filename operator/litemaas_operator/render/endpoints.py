@@ -207,16 +207,18 @@ def resolve(spec: LiteMaaSSpec, facts: ClusterFacts, instance: Instance) -> Endp
                 "which this cluster does not serve; use auth.mode oidc",
             )
         )
-    elif domain:
-        issuer = f"https://oauth-openshift.{domain}"
+    elif spec.auth.oauth_issuer or facts.oauth_issuer:
+        # Never derived from spec.domain: that moves the hosts, not the cluster's OAuth server.
+        issuer = spec.auth.oauth_issuer or facts.oauth_issuer
     else:
         problems.append(
             Problem(
                 "invalid",
                 "auth",
-                "DomainUnknown",
-                "cannot derive the OAuth issuer: the cluster ingress config has no domain; "
-                "set spec.domain",
+                "OAuthIssuerUnknown",
+                "cannot find OpenShift's OAuth issuer: the API server publishes none at "
+                "/.well-known/oauth-authorization-server and the cluster ingress config has no "
+                "domain; set spec.auth.oauthIssuer",
             )
         )
 
