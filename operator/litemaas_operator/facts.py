@@ -10,6 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
+from .upgrade.targets import Targets
+
 Platform = Literal["openshift", "kubernetes"]
 
 
@@ -44,3 +46,5 @@ class ClusterFacts:
     # /.well-known/oauth-authorization-server), else derived from the cluster's own apps domain.
     oauth_issuer: str | None = None
     has_user_api: bool = False
+    # What each LiteMaaS workload may run now (the upgrade plan's pins); None: the spec's.
+    rollout: Targets | None = None

@@ -67,7 +67,15 @@ def test_credentials_survive_restart_upgrade_and_spec_change(
 
     operator.kill()  # no graceful shutdown
     operator.start()
-    crs.patch_spec("litemaas", {"backend": {"logLevel": "debug"}, "version": "0.5.1"})
+    # No pre-upgrade backup here (test_upgrades.py covers it): only credentials are at stake.
+    crs.patch_spec(
+        "litemaas",
+        {
+            "backend": {"logLevel": "debug"},
+            "version": "0.5.1",
+            "upgrade": {"backupBeforeUpgrade": False},
+        },
+    )
     crs.wait_condition("litemaas", "Ready")
 
     assert crs.secret("litemaas-credentials") == before
@@ -264,7 +272,7 @@ def test_status_says_what_start_up_waits_for(cluster, crs: CRs, operator: Operat
             "LiteLLMReady": "WaitingForPostgreSQL",
             "BackendReady": "WaitingForPostgreSQL",
             "FrontendReady": "WaitingForBackend",
-            "DatabaseReady": "Progressing",
+            "DatabaseReady": "Unschedulable",  # the scheduler's word (tests/.../test_stuck_pods.py)
         }
         if all(conds.get(t, {}).get("reason") == r for t, r in wanted.items()):
             return conds

@@ -595,6 +595,26 @@ class NetworkPolicySpec(SpecModel):
     )
 
 
+class UpgradeSpec(SpecModel):
+    """How a change of ``version`` (or of a component image) is rolled out.
+
+    The operator backs up both databases, rolls the backend and frontend, and rolls LiteLLM
+    once the backend runs the new version (docs/upgrade.md).
+    """
+
+    backup_before_upgrade: bool = Field(
+        default=True,
+        description="Take a LiteMaaSBackup (<name>-pre-upgrade-<version>-<hash>) before rolling "
+        "anything, and roll nothing until it completes. Skipped when the database is external.",
+    )
+    allow_downgrade: bool = Field(
+        default=False,
+        description="Allow a version lower than the one running. The backend migrates its "
+        "schema forward at start-up and an older backend may not read a newer schema: restore "
+        "the pre-upgrade backup instead where you can.",
+    )
+
+
 class LiteMaaSSpec(SpecModel):
     """Desired state of one LiteMaaS installation."""
 
@@ -623,6 +643,7 @@ class LiteMaaSSpec(SpecModel):
     routing: RoutingSpec = Field(default_factory=RoutingSpec)
     secrets: SecretsSpec = Field(default_factory=SecretsSpec)
     network_policy: NetworkPolicySpec = Field(default_factory=NetworkPolicySpec)
+    upgrade: UpgradeSpec = Field(default_factory=UpgradeSpec)
     image_pull_secrets: list[ResourceName] | None = Field(
         default=None,
         max_length=16,
@@ -646,4 +667,5 @@ __all__ = [
     "RedisSpec",
     "RoutingSpec",
     "SecretsSpec",
+    "UpgradeSpec",
 ]

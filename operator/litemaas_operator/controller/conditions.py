@@ -44,7 +44,7 @@ class Observation:
     """Everything the status is computed from."""
 
     generation: int
-    version: str
+    version: str | None  # running everywhere (controller/upgrades.py), not the spec's
     platform: str | None
     components: dict[str, ComponentState]
     endpoints: Endpoints | None

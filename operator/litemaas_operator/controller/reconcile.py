@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pydantic import ValidationError
@@ -18,7 +18,7 @@ from ..facts import Instance
 from ..render import desired_state
 from ..render.endpoints import Problem, resolve_auth_mode
 from ..render.names import Names, instance_selector
-from . import metrics
+from . import metrics, upgrades
 from .apply import (
     NAMESPACED_KINDS,
     key,
@@ -154,7 +154,7 @@ class Reconciler:
             outcome.problems = [problem]
             obs = Observation(
                 generation,
-                str((body.get("spec") or {}).get("version", "")),
+                (body.get("status") or {}).get("version"),  # still what runs
                 None,
                 {},
                 None,
@@ -170,11 +170,15 @@ class Reconciler:
         gathered = await gather(self.kube, spec, instance, live, served, self.registry)
         self.registry.reads((instance.namespace, instance.name), gathered.secrets_read)
         problems = list(gathered.problems)
+        # Which version each LiteMaaS workload may run now: the spec's, or held by an upgrade.
+        upgrade = await upgrades.prepare(self.kube, body, spec, instance, live)
+        problems += upgrades.problems(upgrade)
         endpoints = None
         apply_errors: list[str] = []
         desired: list[dict[str, Any]] = []
         if gathered.facts is not None:
-            state = desired_state(spec, gathered.facts, instance)
+            facts = replace(gathered.facts, rollout=upgrade.targets)
+            state = desired_state(spec, facts, instance)
             endpoints = state.endpoints
             problems += state.problems
             owner = owner_reference(body)
@@ -220,9 +224,10 @@ class Reconciler:
                 await sync_groups(self.kube, instance, state.groups)
         mode = resolve_auth_mode(spec, gathered.facts) if gathered.facts else "oidc"
         components = observe(spec, names, live, auth_state(mode, live, names, desired, problems))
+        components = upgrades.fold(components, upgrade)
         obs = Observation(
             generation=generation,
-            version=spec.version,
+            version=upgrade.running_version,
             platform=gathered.facts.platform if gathered.facts else None,
             components=components,
             endpoints=endpoints,
@@ -230,6 +235,7 @@ class Reconciler:
             apply_errors=apply_errors,
         )
         status = compute_status(obs, body.get("status"))
+        status = await upgrades.report_upgrade(self.kube, body, status, upgrade)
         outcome.status_written = await self.write_status(body, status)
         outcome.ready = status["phase"] == "Ready"
         outcome.problems = problems

@@ -14,13 +14,13 @@ from .pods import (
     deployment,
     env,
     http_probe,
-    litemaas_image,
     pod_template,
     secret_env,
     service,
     wait_for_database,
 )
 from .secrets import secret
+from .targets import pinned
 
 RESOURCES = {
     "requests": {"cpu": "100m", "memory": "256Mi"},
@@ -155,6 +155,8 @@ def build(ctx: RenderContext) -> list[dict[str, Any]]:
     if not backend.node_tls_reject_unauthorized:
         literal.append(env("NODE_TLS_REJECT_UNAUTHORIZED", "0"))
     secret_refs = [secret_env(var, names.backend, key) for var, key in SECRET_ENV.items()]
+    # The version and image the upgrade plan lets the backend run now (the spec's, unless held).
+    pin = ctx.target("backend")
     if "redis-password" in data:
         secret_refs.append(secret_env("REDIS_PASSWORD", names.backend, "redis-password"))
     volumes = [{"name": "backups", "persistentVolumeClaim": {"claimName": names.backend_backup}}]
@@ -175,7 +177,7 @@ def build(ctx: RenderContext) -> list[dict[str, Any]]:
         literal.append(env("NODE_EXTRA_CA_CERTS", f"{CA_PATH}/{key}"))
     main = container(
         "backend",
-        backend.image or litemaas_image("backend", version),
+        pin.image,
         backend,
         RESOURCES,
         ports=[{"name": "http", "containerPort": 8080, "protocol": "TCP"}],
@@ -187,7 +189,7 @@ def build(ctx: RenderContext) -> list[dict[str, Any]]:
     template = pod_template(
         inst,
         "api",
-        version,
+        pin.version,
         backend,
         {
             "initContainers": [
@@ -207,6 +209,11 @@ def build(ctx: RenderContext) -> list[dict[str, Any]]:
     return [
         *objects,
         backend_secret,
-        deployment(inst, names.backend, "api", version, backend, template, strategy="Recreate"),
+        pinned(
+            deployment(
+                inst, names.backend, "api", pin.version, backend, template, strategy="Recreate"
+            ),
+            pin,
+        ),
         service(inst, names.backend, "api", version, 8080, "http"),
     ]

@@ -9,9 +9,11 @@ from .. import credentials as cred
 from ..api.base import Workload
 from ..api.spec import LiteMaaSSpec
 from ..facts import ClusterFacts, Instance
+from ..upgrade.targets import Pin, WorkloadName
 from .endpoints import Endpoints, Problem
 from .names import Names
 from .pods import config_hash, extra_env
+from .targets import spec_targets
 
 
 @dataclass
@@ -39,6 +41,10 @@ class RenderContext:
         """The keyed pod-template hash of ``inputs``, or None (and a problem) without the key."""
         key = self.credential(cred.CONFIG_HASH_KEY, component)
         return None if key is None else config_hash(key, *inputs)
+
+    def target(self, workload: WorkloadName) -> Pin:
+        """The version and image ``workload`` runs now: the upgrade plan's pin, else the spec's."""
+        return (self.facts.rollout or spec_targets(self.spec)).of(workload)
 
     def wait(self, component: str, reason: str, message: str) -> None:
         """Record that ``component`` cannot be rendered yet."""

@@ -97,10 +97,11 @@ def build(ctx: RenderContext) -> list[dict[str, Any]]:
             {"name": "run", "mountPath": "/var/run/postgresql"},
         ],
     )
+    # No LiteMaaS version in the pod template: an upgrade must not restart PostgreSQL.
     template = pod_template(
         inst,
         "database",
-        version,
+        None,
         db,
         {
             "containers": [main],

@@ -11,10 +11,10 @@ from .pods import (
     deployment,
     env,
     http_probe,
-    litemaas_image,
     pod_template,
     service,
 )
+from .targets import pinned
 
 RESOURCES = {
     "requests": {"cpu": "50m", "memory": "128Mi"},
@@ -26,7 +26,9 @@ def build(ctx: RenderContext) -> list[dict[str, Any]]:
     """Frontend objects."""
     spec, names, inst, version = ctx.spec, ctx.names, ctx.instance, ctx.spec.version
     frontend = spec.frontend
-    image = frontend.image or litemaas_image("frontend", version)
+    # The version and image the upgrade plan lets the frontend run now (the spec's, unless held).
+    pin = ctx.target("frontend")
+    image = pin.image
     # Upstream waited with an image that exists only in OpenShift's internal registry; the
     # frontend's own UBI image has bash, whose /dev/tcp does the same check anywhere.
     wait = {
@@ -57,13 +59,13 @@ def build(ctx: RenderContext) -> list[dict[str, Any]]:
     template = pod_template(
         inst,
         "web",
-        version,
+        pin.version,
         frontend,
         {"initContainers": [wait], "containers": [main]},
         platform=ctx.facts.platform,
         service_account=names.service_account,
     )
     return [
-        deployment(inst, names.frontend, "web", version, frontend, template),
+        pinned(deployment(inst, names.frontend, "web", pin.version, frontend, template), pin),
         service(inst, names.frontend, "web", version, 8080, "http"),
     ]

@@ -8,7 +8,6 @@ from .. import credentials as cred
 from .context import RenderContext
 from .database_urls import database_urls
 from .pods import (
-    LITELLM_IMAGE,
     POSTGRES_IMAGE,
     container,
     deployment,
@@ -20,6 +19,7 @@ from .pods import (
     wait_for_database,
 )
 from .secrets import secret
+from .targets import pinned
 
 RESOURCES = {
     "requests": {"cpu": "200m", "memory": "512Mi"},
@@ -67,9 +67,11 @@ def build(ctx: RenderContext) -> list[dict[str, Any]]:
     if litellm.ssl_verify is not None:
         container_env.append(env("SSL_VERIFY", str(litellm.ssl_verify).lower()))
     container_env += ctx.extra_env(litellm)
+    # The upgrade plan rolls LiteLLM's image only once the backend runs the new version.
+    pin = ctx.target("litellm")
     main = container(
         "litellm",
-        litellm.image or LITELLM_IMAGE,
+        pin.image,
         litellm,
         RESOURCES,
         ports=[{"name": "http", "containerPort": 4000, "protocol": "TCP"}],
@@ -78,10 +80,12 @@ def build(ctx: RenderContext) -> list[dict[str, Any]]:
         readinessProbe=http_probe("/health/readiness", "http", 30, 10, 5, 3),
         volumeMounts=list(litellm.extra_volume_mounts or []),
     )
+    # No LiteMaaS version in the pod template: LiteLLM rolls when its image changes, not with
+    # every LiteMaaS release.
     template = pod_template(
         inst,
         "ai-proxy",
-        version,
+        None,
         litellm,
         {
             "initContainers": [
@@ -98,6 +102,6 @@ def build(ctx: RenderContext) -> list[dict[str, Any]]:
     )
     return [
         litellm_secret,
-        deployment(inst, names.litellm, "ai-proxy", version, litellm, template),
+        pinned(deployment(inst, names.litellm, "ai-proxy", pin.version, litellm, template), pin),
         service(inst, names.litellm, "ai-proxy", version, 4000, "http"),
     ]

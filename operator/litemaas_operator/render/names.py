@@ -114,14 +114,20 @@ def selector(instance: Instance, component: Component) -> dict[str, str]:
     }
 
 
-def labels(instance: Instance, component: Component, version: str) -> dict[str, str]:
-    """The full recommended label set of a child object."""
-    return {
+def labels(instance: Instance, component: Component, version: str | None) -> dict[str, str]:
+    """The full recommended label set of a child object.
+
+    ``version`` None leaves out ``app.kubernetes.io/version``: the pods of PostgreSQL, Redis and
+    LiteLLM do not run LiteMaaS code, and a LiteMaaS version in their template would roll them
+    on every upgrade (PostgreSQL before its pre-upgrade backup is even taken).
+    """
+    out = {
         **selector(instance, component),
         "app.kubernetes.io/part-of": "litemaas",
         "app.kubernetes.io/version": version,
         "app.kubernetes.io/managed-by": MANAGED_BY,
     }
+    return {k: v for k, v in out.items() if v is not None}
 
 
 def owner_labels(instance: Instance) -> dict[str, str]:

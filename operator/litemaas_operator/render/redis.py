@@ -60,10 +60,11 @@ def build(ctx: RenderContext) -> list[dict[str, Any]]:
         readinessProbe=exec_probe(PING, 5, 5, 3, 3),
         volumeMounts=[{"name": "data", "mountPath": "/data"}],
     )
+    # No LiteMaaS version in the pod template: an upgrade must not restart Redis.
     template = pod_template(
         inst,
         "cache",
-        version,
+        None,
         redis,
         {"containers": [main], "volumes": [{"name": "data", "emptyDir": {}}]},
         platform=ctx.facts.platform,
