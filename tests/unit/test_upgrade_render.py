@@ -14,7 +14,13 @@ from rendering import render
 
 from litemaas_operator.api import LiteMaaSSpec
 from litemaas_operator.controller.conditions import ComponentState
-from litemaas_operator.controller.upgrades import backup_manifest, deployed, fold
+from litemaas_operator.controller.upgrades import (
+    announcement,
+    backup_manifest,
+    deployed,
+    fold,
+    upgrading_condition,
+)
 from litemaas_operator.facts import Instance
 from litemaas_operator.render.names import RETAIN_LABEL
 from litemaas_operator.render.pods import LITELLM_IMAGE, litemaas_image
@@ -130,3 +136,33 @@ def test_the_pre_upgrade_backup_outlives_the_resource():
     assert backup["spec"] == {"instance": "litemaas", "reason": "pre-upgrade"}
     assert "ownerReferences" not in backup["metadata"]
     assert backup["metadata"]["labels"][RETAIN_LABEL] == "true"
+
+
+def test_each_step_of_an_upgrade_is_announced_once():
+    def step(active: bool, reason: str) -> Upgrading:
+        return Upgrading(active, reason, f"{reason} message")
+
+    installed = {"status": "False", "reason": "Installing"}
+    assert announcement(installed, step(False, "UpToDate")) is None, "a first install is quiet"
+    assert announcement({}, step(False, "UpToDate")) is None
+    up_to_date = {"status": "False", "reason": "UpToDate"}
+    assert announcement(up_to_date, step(True, "BackingUp")) == ("Normal", "BackingUp")
+    backing_up = {"status": "True", "reason": "BackingUp"}
+    assert announcement(backing_up, step(True, "BackingUp")) is None, "said once"
+    assert announcement(backing_up, step(True, "RollingBackend")) == ("Normal", "RollingBackend")
+    rolling = {"status": "True", "reason": "RollingLiteLLM"}
+    assert announcement(rolling, step(False, "UpToDate")) == ("Normal", "Upgraded")
+    refused = step(False, "DowngradeRefused")
+    assert announcement(up_to_date, refused) == ("Warning", "DowngradeRefused")
+    failed = step(False, "PreUpgradeBackupFailed")
+    assert announcement(backing_up, failed) == ("Warning", "PreUpgradeBackupFailed")
+
+
+def test_the_upgrading_condition_keeps_its_transition_time_until_it_flips():
+    old = {"status": "True", "reason": "BackingUp", "lastTransitionTime": "2026-01-01T00:00:00Z"}
+    same = upgrading_condition(Upgrading(True, "RollingBackend", "rolling"), 3, old)
+    assert same["lastTransitionTime"] == old["lastTransitionTime"]
+    assert (same["type"], same["status"], same["observedGeneration"]) == ("Upgrading", "True", 3)
+    flipped = upgrading_condition(Upgrading(False, "UpToDate", "running 0.5.1"), 3, old)
+    assert flipped["status"] == "False"
+    assert flipped["lastTransitionTime"] != old["lastTransitionTime"]

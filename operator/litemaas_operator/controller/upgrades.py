@@ -191,32 +191,49 @@ def _upgrading(status: Mapping[str, Any]) -> dict[str, Any]:
     return next((c for c in status.get("conditions") or [] if c.get("type") == UPGRADING), {})
 
 
-async def report_upgrade(
-    kube: Kube, body: dict[str, Any], status: dict[str, Any], upgrade: UpgradePlan
-) -> dict[str, Any]:
-    """``status`` with the Upgrading condition added; an Event at each of its transitions."""
-    previous = body.get("status") or {}
-    generation = int(body["metadata"].get("generation") or 0)
-    old = _upgrading(previous)
-    step = upgrade.upgrading
-    new_status = "True" if step.active else "False"
-    # lastTransitionTime moves only when the status flips, as for every other condition.
-    since = old.get("lastTransitionTime") if old.get("status") == new_status else None
-    new = {
+def upgrading_condition(step: Upgrading, generation: int, old: Mapping[str, Any]) -> dict[str, Any]:
+    """The Upgrading condition for ``step``, keeping ``old``'s transition time if unflipped."""
+    status = "True" if step.active else "False"
+    since = old.get("lastTransitionTime") if old.get("status") == status else None
+    return {
         "type": UPGRADING,
-        "status": new_status,
+        "status": status,
         "reason": step.reason,
         "message": step.message[:32768],
         "observedGeneration": generation,
         "lastTransitionTime": since or now(),
     }
-    # Announced: every step of an upgrade, its end, and each refusal; not a first install.
-    if old.get("reason") != step.reason and (
-        step.active or step.reason in BLOCKED or old.get("status") == "True"
-    ):
-        kind = "Warning" if step.reason in BLOCKED else "Normal"
-        reason = "Upgraded" if step.reason == "UpToDate" else step.reason
-        await post_event(kube, body, kind, reason, step.message)
+
+
+def announcement(old: Mapping[str, Any], step: Upgrading) -> tuple[str, str] | None:
+    """The Event (type, reason) for a change of the Upgrading condition, or None.
+
+    Every step of an upgrade, its end and each refusal are announced; a first install, and a
+    status written again with the same reason, are not.
+    """
+    if old.get("reason") == step.reason:
+        return None
+    if not (step.active or step.reason in BLOCKED or old.get("status") == "True"):
+        return None
+    kind = "Warning" if step.reason in BLOCKED else "Normal"
+    return kind, "Upgraded" if step.reason == "UpToDate" else step.reason
+
+
+async def report_upgrade(
+    kube: Kube, body: dict[str, Any], status: dict[str, Any], upgrade: UpgradePlan
+) -> dict[str, Any]:
+    """``status`` with the Upgrading condition added; an Event at each of its transitions.
+
+    The Event is posted before the status that records the transition is written: a kill in
+    between posts it again, which is better than never.
+    """
+    old = _upgrading(body.get("status") or {})
+    generation = int(body["metadata"].get("generation") or 0)
+    step = upgrade.upgrading
+    event = announcement(old, step)
+    if event is not None:
+        await post_event(kube, body, *event, step.message)
+    new = upgrading_condition(step, generation, old)
     return {**status, "conditions": [*status["conditions"], new]}
 
 
