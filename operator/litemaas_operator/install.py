@@ -90,6 +90,8 @@ def cluster_rules() -> list[dict[str, Any]]:
         rule("user.openshift.io", ["groups"], ["create"]),
         # The apps domain, from the one cluster Ingress config.
         rule("config.openshift.io", ["ingresses"], ["get"], resourceNames=["cluster"]),
+        # A volume grows only if its StorageClass allows expansion (read when a size is raised).
+        rule("storage.k8s.io", ["storageclasses"], ["get"]),
     ]
 
 

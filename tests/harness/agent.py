@@ -1,7 +1,8 @@
 """The harness's in-cluster helpers as one process: ``python -m harness.agent``.
 
-Runs the PV provisioner and, with ``--router-domain``, the fake OpenShift router against a
-kubeconfig until SIGTERM. ``control_plane`` starts it beside the Kubernetes components.
+Runs the PV provisioner, the volume resizer and, with ``--router-domain``, the fake OpenShift
+router against a kubeconfig until SIGTERM. ``control_plane`` starts it beside the Kubernetes
+components.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 from kubernetes import config as kube_config
 
 from .provisioner import Provisioner
+from .resizer import Resizer
 from .router import FakeRouter
 
 
@@ -33,6 +35,7 @@ def main(argv: list[str] | None = None) -> None:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     Provisioner(factory, args.volumes_dir).start()
+    Resizer(factory).start()
     if args.router_domain:
         FakeRouter(factory, args.router_domain).start()
     stop.wait()

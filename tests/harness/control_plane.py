@@ -1,8 +1,8 @@
 """Starts and stops a real Kubernetes control plane on loopback, without Docker.
 
 One cluster = etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok (which plays
-the kubelet for one fake node) and the harness agent (a PV provisioner and, for the
-OpenShift flavour, the fake router), each in its own process group, on free 127.0.0.1
+the kubelet for one fake node) and the harness agent (a PV provisioner and resizer and, for
+the OpenShift flavour, the fake router), each in its own process group, on free 127.0.0.1
 ports, with all state in ``<cache>/clusters/<name>/``. ``state.json`` there records the
 pids and command lines, so ``down`` and ``restart_apiserver`` work from another process.
 
@@ -33,6 +33,8 @@ from . import config, openshift
 
 NODE_NAME = "kwok-node-0"
 STORAGE_CLASS = "standard"
+# A second class of the same provisioner whose volumes cannot grow (refused resizes).
+FIXED_STORAGE_CLASS = "fixed-size"
 PROVISIONER = "harness.litemaas.io/hostpath"
 FLAVOURS = ("openshift", "kubernetes")
 
@@ -62,11 +64,21 @@ metadata:
   name: {STORAGE_CLASS}
   annotations:
     storageclass.kubernetes.io/is-default-class: "true"
-# Served by harness/provisioner.py in the agent process: it creates hostPath PVs.
+# Served by harness/provisioner.py in the agent process: it creates hostPath PVs; and
+# harness/resizer.py grows them when a claim asks for more.
 provisioner: {PROVISIONER}
 reclaimPolicy: Delete
 volumeBindingMode: Immediate
 allowVolumeExpansion: true
+---
+apiVersion: storage.k8s.io/v1
+kind: StorageClass
+metadata:
+  name: {FIXED_STORAGE_CLASS}
+provisioner: {PROVISIONER}
+reclaimPolicy: Delete
+volumeBindingMode: Immediate
+# No allowVolumeExpansion: the API server refuses to grow its claims.
 """
 
 

@@ -78,6 +78,57 @@ def test_deployment_and_statefulset_become_ready_and_pvc_binds(cluster: Cluster,
         assert {(c.type, c.status) for c in conditions} >= {("Available", "True")}
 
 
+CLAIMS = """
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: grows}
+spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: fixed}
+spec:
+  storageClassName: fixed-size
+  accessModes: [ReadWriteOnce]
+  resources: {requests: {storage: 1Gi}}
+"""
+
+
+def test_a_claim_grows_on_the_default_class_and_not_on_the_fixed_size_one(
+    cluster: Cluster, namespace: str
+):
+    if not cluster.owned:
+        pytest.skip("the resizer and the fixed-size class are the harness's own")
+    cluster.kubectl("apply", "-n", namespace, "-f", "-", input=CLAIMS)
+    with cluster.api_client() as api:
+        core = client.CoreV1Api(api)
+
+        def claim(name: str) -> client.V1PersistentVolumeClaim:
+            return core.read_namespaced_persistent_volume_claim(name, namespace)
+
+        for name in ("grows", "fixed"):
+            wait_until(lambda n=name: claim(n).status.phase == "Bound", what=f"{name} bound")
+        grow = {"spec": {"resources": {"requests": {"storage": "2Gi"}}}}
+        merge = "application/merge-patch+json"
+        core.patch_namespaced_persistent_volume_claim("grows", namespace, grow, _content_type=merge)
+        grown = wait_until(
+            lambda: claim("grows") if claim("grows").status.capacity["storage"] == "2Gi" else None,
+            what="grows: status.capacity 2Gi",
+        )
+        assert not grown.status.conditions  # Resizing cleared
+        assert grown.status.allocated_resources == {"storage": "2Gi"}
+        pv = core.read_persistent_volume(grown.spec.volume_name)
+        assert pv.spec.capacity["storage"] == "2Gi"
+        # The API server's own admission refuses a class without allowVolumeExpansion.
+        with pytest.raises(client.ApiException) as refused:
+            core.patch_namespaced_persistent_volume_claim(
+                "fixed", namespace, grow, _content_type=merge
+            )
+        assert refused.value.status == 403
+        assert "storageclass that provisions the pvc must support resize" in refused.value.body
+        assert claim("fixed").status.capacity["storage"] == "1Gi"
+
+
 def test_deleting_an_owner_garbage_collects_its_dependents(cluster: Cluster, namespace: str):
     with cluster.api_client() as api:
         core = client.CoreV1Api(api)

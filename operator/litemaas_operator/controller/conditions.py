@@ -75,6 +75,17 @@ def _condition(
     }
 
 
+def condition(
+    ctype: str, ok: bool, reason: str, message: str, generation: int, previous: Mapping
+) -> dict[str, Any]:
+    """One condition (``ok``: status True) for modules that add their own, e.g. ``Resizing``.
+
+    ``previous`` maps types to the conditions last written, so an unchanged status keeps its
+    ``lastTransitionTime``.
+    """
+    return _condition(ctype, ok, reason, message, generation, previous)
+
+
 def component_conditions(obs: Observation) -> dict[str, tuple[bool, str, str, bool]]:
     """Per-component (ready, reason, message, failed), with problems and dependencies folded in."""
     out: dict[str, tuple[bool, str, str, bool]] = {}

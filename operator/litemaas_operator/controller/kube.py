@@ -55,6 +55,7 @@ KINDS: dict[str, Kind] = {
     "Route": Kind("route.openshift.io/v1", "routes"),
     "OAuthClient": Kind("oauth.openshift.io/v1", "oauthclients", namespaced=False),
     "Group": Kind("user.openshift.io/v1", "groups", namespaced=False),
+    "StorageClass": Kind("storage.k8s.io/v1", "storageclasses", namespaced=False),
     "IngressConfig": Kind("config.openshift.io/v1", "ingresses", namespaced=False),
     "LiteMaaS": Kind(f"{GROUP}/{VERSION}", PLURAL),
 }

@@ -35,6 +35,7 @@ from .kube import KINDS, ApiError, Kube
 from .oauthclients import prune_oauth_clients, sync_oauth_client
 from .observe import observe
 from .registry import Registry
+from .volumes import Resize, report_resizing, resize_volumes
 
 STATUS_KEYS = (
     "observedGeneration",
@@ -176,13 +177,18 @@ class Reconciler:
         endpoints = None
         apply_errors: list[str] = []
         desired: list[dict[str, Any]] = []
+        resize = Resize()
         if gathered.facts is not None:
             facts = replace(gathered.facts, rollout=upgrade.targets)
             state = desired_state(spec, facts, instance)
             endpoints = state.endpoints
             problems += state.problems
             owner = owner_reference(body)
-            desired = [stamped(with_owner(o, owner)) for o in state.objects]
+            # Volume growth first: it holds back what the apply must not change (yet).
+            resize = await resize_volumes(self.kube, instance, state.objects, live)
+            problems += resize.problems
+            outcome.applied += resize.done
+            desired = [stamped(with_owner(o, owner)) for o in resize.objects]
             uid = meta["uid"]
             for obj in desired:
                 if obj["kind"] == "OAuthClient":
@@ -224,6 +230,7 @@ class Reconciler:
                 await sync_groups(self.kube, instance, state.groups)
         mode = resolve_auth_mode(spec, gathered.facts) if gathered.facts else "oidc"
         components = observe(spec, names, live, auth_state(mode, live, names, desired, problems))
+        components = resize.fold(components)
         components = upgrades.fold(components, upgrade)
         obs = Observation(
             generation=generation,
@@ -235,6 +242,7 @@ class Reconciler:
             apply_errors=apply_errors,
         )
         status = compute_status(obs, body.get("status"))
+        status = await report_resizing(self.kube, body, status, resize)
         status = await upgrades.report_upgrade(self.kube, body, status, upgrade)
         outcome.status_written = await self.write_status(body, status)
         outcome.ready = status["phase"] == "Ready"
