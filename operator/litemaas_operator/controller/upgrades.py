@@ -24,7 +24,7 @@ from ..render.names import MANAGED_BY, RETAIN_LABEL, Names
 from ..render.targets import IMAGE_ANNOTATION
 from ..upgrade.plan import PRE_UPGRADE, Backup, Deployed, PlanInput, UpgradePlan, Upgrading, plan
 from ..upgrade.targets import Pin, WorkloadName
-from .conditions import ComponentState, now
+from .conditions import ComponentState, condition
 from .kube import FIELD_MANAGER, ApiError, Kind, Kube
 from .observe import workload_state
 
@@ -193,16 +193,8 @@ def _upgrading(status: Mapping[str, Any]) -> dict[str, Any]:
 
 def upgrading_condition(step: Upgrading, generation: int, old: Mapping[str, Any]) -> dict[str, Any]:
     """The Upgrading condition for ``step``, keeping ``old``'s transition time if unflipped."""
-    status = "True" if step.active else "False"
-    since = old.get("lastTransitionTime") if old.get("status") == status else None
-    return {
-        "type": UPGRADING,
-        "status": status,
-        "reason": step.reason,
-        "message": step.message[:32768],
-        "observedGeneration": generation,
-        "lastTransitionTime": since or now(),
-    }
+    previous = {UPGRADING: old}
+    return condition(UPGRADING, step.active, step.reason, step.message, generation, previous)
 
 
 def announcement(old: Mapping[str, Any], step: Upgrading) -> tuple[str, str] | None:
