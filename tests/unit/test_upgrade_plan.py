@@ -86,6 +86,14 @@ def test_a_first_install_reports_its_version_once_everything_rolled_out():
     assert (done.upgrading.active, done.upgrading.reason) == (False, "UpToDate")
 
 
+def test_a_backend_deleted_mid_upgrade_comes_back_at_the_version_still_running():
+    deployed = at("0.5.0")
+    del deployed["backend"]
+    result = decide(spec("0.5.1"), deployed, backup="Running")
+    assert result.upgrading.reason == "BackingUp", "not a first install"
+    assert result.targets == held_at("0.5.0")
+
+
 def test_a_configuration_rollout_at_the_same_version_is_not_an_upgrade():
     result = decide(spec("0.5.0"), at("0.5.0", rolled_out=False), reported="0.5.0")
     assert (result.upgrading.active, result.upgrading.reason) == (False, "UpToDate")

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 from ..api.spec import LiteMaaSSpec
 from ..render.endpoints import Problem
+from ..render.pods import litemaas_image
 from ..render.targets import spec_targets
 from .semver import is_downgrade, parse
 from .targets import WORKLOADS, Pin, Targets, WorkloadName
@@ -160,6 +161,25 @@ def _runs(deployed: Mapping[WorkloadName, Deployed], workload: WorkloadName, pin
     return found is not None and found.runs(pin)
 
 
+def _held(
+    deployed: Mapping[WorkloadName, Deployed], workload: WorkloadName, desired: Targets
+) -> Pin:
+    """What ``workload`` keeps until the plan lets it move: what its Deployment was rendered with.
+
+    A backend or frontend whose Deployment is gone (deleted by hand mid-upgrade) comes back at
+    its sibling's version, not at one the backup has not covered yet.
+    """
+    found = deployed.get(workload)
+    if found is not None and found.pin is not None:
+        return found.pin
+    sibling = deployed.get("frontend" if workload == "backend" else "backend")
+    if workload == "litellm" or sibling is None or sibling.pin is None:
+        return desired.of(workload)
+    if sibling.pin.version == desired.of(workload).version:
+        return desired.of(workload)
+    return Pin(sibling.pin.version, litemaas_image(workload, sibling.pin.version))
+
+
 def _backup_note(spec: LiteMaaSSpec) -> str | None:
     """Why no pre-upgrade backup is taken, or None when one is."""
     if spec.database.mode == "external":
@@ -174,8 +194,7 @@ def plan(inp: PlanInput) -> UpgradePlan:
     spec, deployed = inp.spec, inp.deployed
     desired = spec_targets(spec)
     running = running_version(deployed, inp.reported_version)
-    backend = deployed.get("backend")
-    if backend is None or backend.pin is None:
+    if not any(found.pin for found in deployed.values()):
         # Nothing of this instance runs LiteMaaS yet: a first install is not an upgrade.
         return UpgradePlan(
             desired,
@@ -183,12 +202,7 @@ def plan(inp: PlanInput) -> UpgradePlan:
             running,
         )
     # A workload keeps what its Deployment was rendered with until the plan lets it move.
-    held = Targets(
-        *(
-            found.pin if (found := deployed.get(w)) is not None and found.pin else desired.of(w)
-            for w in WORKLOADS
-        )
-    )
+    held = Targets(*(_held(deployed, w, desired) for w in WORKLOADS))
     changed = [w for w in WORKLOADS if held.of(w) != desired.of(w)]
     if not changed:
         return _settling(inp, desired, running)
@@ -257,7 +271,8 @@ def plan(inp: PlanInput) -> UpgradePlan:
     # the new version and is ready (its label alone moves at once: that rolls nothing).
     litellm = (
         desired.litellm
-        if held.litellm.image == desired.litellm.image or backend.runs(desired.backend)
+        if held.litellm.image == desired.litellm.image
+        or _runs(deployed, "backend", desired.backend)
         else held.litellm
     )
     targets = Targets(desired.backend, desired.frontend, litellm)
