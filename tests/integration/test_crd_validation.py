@@ -260,7 +260,19 @@ MALFORMED = [
         "untagged-image",
         {"frontend": {"image": "quay.io/acme/frontend"}},
         None,
-        ["spec.frontend.image", "should match"],
+        ["spec.frontend.image", "an image needs a tag or digest"],
+    ),
+    (
+        "size-in-gb",
+        {"database": {"storage": {"size": "10GB"}}},
+        None,
+        ["spec.database.storage.size", "10GB is not one, write 10G or 10Gi"],
+    ),
+    (
+        "memory-in-gb",
+        {"backend": {"resources": {"limits": {"memory": "2GB"}}}},
+        None,
+        ["spec.backend.resources.limits[memory]", "write 10G or 10Gi"],
     ),
     (
         "external-database-without-secret",
@@ -336,7 +348,7 @@ MALFORMED = [
         "bad-quantity",
         {"backend": {"resources": {"limits": {"memory": "lots"}}}},
         None,
-        ["spec.backend.resources.limits.memory", '"lots"', "should match"],
+        ["spec.backend.resources.limits[memory]", '"lots"', "must be a Kubernetes quantity"],
     ),
     (
         "negative-quantity",

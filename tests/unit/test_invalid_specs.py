@@ -88,7 +88,13 @@ INVALID = [
         "image-untagged",
         {"frontend": {"image": "quay.io/acme/frontend"}},
         "frontend.image",
-        "'quay.io/acme/frontend'",
+        "an image needs a tag or digest",
+    ),
+    (
+        "size-in-gb",
+        {"database": {"storage": {"size": "10GB"}}},
+        "database.storage.size",
+        "10GB is not one, write 10G or 10Gi",
     ),
     (
         "external-database-without-secret",

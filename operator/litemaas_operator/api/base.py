@@ -30,6 +30,11 @@ SECRET_KEY = r"^[-._a-zA-Z0-9]+$"
 # Container image references with an explicit tag or digest: an untagged image means ``latest``,
 # which the upstream Kustomize install shipped by accident (upstream #176).
 IMAGE = r"^[^\s@]+(:[0-9A-Za-z_][0-9A-Za-z_.-]{0,127}|@sha256:[0-9a-f]{64})$"
+IMAGE_RULE = {
+    "rule": f"self.matches(r'{IMAGE}')",  # a raw CEL string: no escapes
+    "message": "an image needs a tag or digest, e.g. quay.io/org/name:1.2.3 or "
+    "name@sha256:<64 hex digits> (an image without a tag means :latest)",
+}
 NOT_LATEST = {
     "rule": "!self.endsWith(':latest')",
     "message": "pin an image tag or digest; ':latest' is not allowed",
@@ -41,7 +46,10 @@ def _quantity(value: int | str) -> int | str:
     if isinstance(value, int) and value < 0:
         raise ValueError("a quantity must not be negative")
     if isinstance(value, str) and not re.match(QUANTITY, value):
-        raise ValueError(f"{value!r} is not a Kubernetes quantity such as 100m, 512Mi or 2")
+        raise ValueError(
+            f"{value!r} is not a Kubernetes quantity such as 10Gi, 512Mi, 500m or 2 (binary "
+            "units Ki Mi Gi Ti, decimal k M G T: 10GB is not one, write 10G or 10Gi)"
+        )
     return value
 
 
@@ -49,7 +57,18 @@ Quantity = Annotated[
     int | str,
     AfterValidator(_quantity),
     Field(
-        json_schema_extra={"pattern": QUANTITY, "minimum": 0},
+        json_schema_extra={
+            "minimum": 0,
+            "maxLength": 64,
+            "x-kubernetes-validations": [
+                {
+                    "rule": f"type(self) != string || self.matches(r'{QUANTITY}')",
+                    "message": "must be a Kubernetes quantity such as 10Gi, 512Mi, 500m or 2 "
+                    "(binary units Ki Mi Gi Ti, decimal k M G T: 10GB is not one, write 10G "
+                    "or 10Gi)",
+                }
+            ],
+        },
         description="A Kubernetes resource quantity, for example 100m, 512Mi or 2.",
     ),
 ]
@@ -112,8 +131,12 @@ class SecretKeyRef(SpecModel):
 class ResourceRequirements(SpecModel):
     """CPU and memory requests and limits, as in a container's ``resources``."""
 
-    requests: dict[str, Quantity] | None = Field(default=None, description="Minimum resources.")
-    limits: dict[str, Quantity] | None = Field(default=None, description="Maximum resources.")
+    requests: dict[str, Quantity] | None = Field(
+        default=None, max_length=16, description="Minimum resources, e.g. cpu: 100m."
+    )
+    limits: dict[str, Quantity] | None = Field(
+        default=None, max_length=16, description="Maximum resources, e.g. memory: 1Gi."
+    )
 
 
 class Toleration(SpecModel):
@@ -131,11 +154,17 @@ class Toleration(SpecModel):
         }
     }
 
-    key: str | None = None
-    operator: Literal["Exists", "Equal"] | None = None
-    value: str | None = None
-    effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"] | None = None
-    toleration_seconds: int | None = None
+    key: str | None = Field(default=None, description="Taint key; empty matches every key.")
+    operator: Literal["Exists", "Equal"] | None = Field(
+        default=None, description="Equal (default) or Exists."
+    )
+    value: str | None = Field(default=None, description="Taint value, with operator Equal.")
+    effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"] | None = Field(
+        default=None, description="Taint effect; empty matches every effect."
+    )
+    toleration_seconds: int | None = Field(
+        default=None, description="How long a NoExecute taint is tolerated."
+    )
 
     @model_validator(mode="after")
     def _exists_has_no_value(self) -> Toleration:
@@ -164,7 +193,7 @@ class EnvVar(SpecModel):
         pattern=r"^[-._a-zA-Z][-._a-zA-Z0-9]*$",
         description="Variable name.",
     )
-    value: str | None = Field(default=None, max_length=32768)
+    value: str | None = Field(default=None, max_length=32768, description="A literal value.")
     value_from: dict[str, Any] | None = Field(
         default=None, description="A core/v1 EnvVarSource (secretKeyRef, configMapKeyRef, ...)."
     )
@@ -182,29 +211,39 @@ class Workload(SpecModel):
     image: str | None = Field(
         default=None,
         max_length=512,
-        pattern=IMAGE,
-        json_schema_extra={"x-kubernetes-validations": [NOT_LATEST]},
+        json_schema_extra={"x-kubernetes-validations": [IMAGE_RULE, NOT_LATEST]},
         description="Image override with a pinned tag or digest. Defaults to the images of the "
         "LiteMaaS version.",
     )
-    image_pull_policy: Literal["Always", "IfNotPresent", "Never"] | None = None
+    image_pull_policy: Literal["Always", "IfNotPresent", "Never"] | None = Field(
+        default=None, description="Always, IfNotPresent or Never; default: Kubernetes' rule."
+    )
     replicas: int | None = Field(default=None, ge=0, le=20, description="Pod replicas.")
     resources: ResourceRequirements | None = Field(
         default=None, description="Requests and limits; defaults follow the upstream manifests."
     )
-    node_selector: dict[str, str] | None = None
-    tolerations: list[Toleration] | None = None
+    node_selector: dict[str, str] | None = Field(
+        default=None, description="Node labels the pods must run on."
+    )
+    tolerations: list[Toleration] | None = Field(
+        default=None, description="Taints the pods tolerate."
+    )
     affinity: dict[str, Any] | None = Field(default=None, description="A core/v1 Affinity.")
     extra_env: list[EnvVar] | None = Field(
         default=None,
         max_length=64,
-        description="Extra environment variables, appended after the operator's own.",
+        description="Extra environment variables, after the operator's own. A name the "
+        "operator also sets (e.g. LOG_LEVEL) overrides the operator's value: you then own it.",
     )
-    pod_annotations: dict[str, str] | None = None
+    pod_annotations: dict[str, str] | None = Field(
+        default=None, description="Annotations added to the pods."
+    )
 
     @field_validator("image")
     @classmethod
     def _pinned(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(IMAGE, value):
+            raise ValueError(IMAGE_RULE["message"])
         if value is not None and value.endswith(":latest"):
             raise ValueError(NOT_LATEST["message"])
         return value

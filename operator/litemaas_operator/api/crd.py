@@ -50,6 +50,11 @@ PRINTER_COLUMNS = [
 ]
 
 
+def plain_text(description: str) -> str:
+    """A docstring as ``kubectl explain`` should show it: no reStructuredText literals."""
+    return description.replace("``", "")
+
+
 def _resolve(node: Any, defs: dict[str, Any]) -> Any:
     if isinstance(node, list):
         return [_resolve(item, defs) for item in node]
@@ -111,6 +116,8 @@ def _structural(node: Any) -> Any:
             out[key] = {name: _structural(prop) for name, prop in value.items()}
         elif key in ("items", "anyOf"):
             out[key] = _structural(value)
+        elif key == "description":
+            out[key] = plain_text(value)
         else:
             out[key] = value
     if out.get("required") == []:

@@ -98,8 +98,16 @@ def _restricted_volume_schema() -> dict[str, Any]:
         "type": "object",
         "required": ["name"],
         # Each source's content stays free-form (the Pod's own validation checks it).
-        "properties": {"name": {"type": "string", "minLength": 1}}
-        | {s: {"type": "object", "x-kubernetes-preserve-unknown-fields": True} for s in sources},
+        "properties": {"name": {"type": "string", "minLength": 1, "description": "Volume name."}}
+        | {
+            s: {
+                "type": "object",
+                "x-kubernetes-preserve-unknown-fields": True,
+                "description": f"core/v1 {s} volume source"
+                + ("." if s in RESTRICTED_VOLUME_SOURCES else " (refused: not restricted)."),
+            }
+            for s in sources
+        },
         "x-kubernetes-validations": [
             {
                 "rule": " && ".join(f"!has(self.{s})" for s in refused),
@@ -174,7 +182,11 @@ class DatabaseSpec(Workload):
         }
     }
 
-    mode: Literal["embedded", "external"] = "embedded"
+    mode: Literal["embedded", "external"] = Field(
+        default="embedded",
+        description="embedded (default): a PostgreSQL StatefulSet run by the operator; external: "
+        "your own server, reached through the URLs in database.external.",
+    )
     storage: Storage = Field(default_factory=Storage)
     delete_claim_on_delete: bool = Field(
         default=False,
@@ -198,14 +210,21 @@ class DatabaseSpec(Workload):
 class RedisSpec(Workload):
     """Redis, LiteLLM's cache. Password-protected unless ``auth`` is turned off."""
 
-    enabled: bool = True
+    enabled: bool = Field(default=True, description="Run Redis as LiteLLM's cache (default true).")
     auth: bool = Field(default=True, description="Require a generated password (REDIS_PASSWORD).")
 
 
 class LiteLLMSpec(Workload):
     """The LiteLLM proxy."""
 
-    ui_username: str = Field(default="admin", min_length=1, max_length=128, pattern=USERNAME)
+    ui_username: str = Field(
+        default="admin",
+        min_length=1,
+        max_length=128,
+        pattern=USERNAME,
+        description="User of LiteLLM's admin UI (<LiteLLM URL>/ui); its password is the key "
+        "litellm-ui-password of <name>-credentials. Default admin.",
+    )
     ssl_verify: bool | None = Field(
         default=None, description="Sets LiteLLM's SSL_VERIFY; false for self-signed model servers."
     )
@@ -219,7 +238,11 @@ class LiteLLMSpec(Workload):
         description="core/v1 Volumes, e.g. a CA bundle ConfigMap; only the sources the "
         "restricted Pod Security Standard admits.",
     )
-    extra_volume_mounts: list[dict[str, Any]] | None = Field(default=None, max_length=32)
+    extra_volume_mounts: list[dict[str, Any]] | None = Field(
+        default=None,
+        max_length=32,
+        description="core/v1 VolumeMounts of extraVolumes in the LiteLLM container.",
+    )
 
     @field_validator("extra_volumes")
     @classmethod
@@ -242,16 +265,22 @@ class LiteLLMSpec(Workload):
 class RateLimit(SpecModel):
     """Backend API rate limiting (not applied to LiteLLM)."""
 
-    max: int = Field(default=1000, ge=1, le=10_000_000)
-    time_window: str = Field(default="5m", pattern=DURATION)
+    max: int = Field(
+        default=1000, ge=1, le=10_000_000, description="Requests per client per time window."
+    )
+    time_window: str = Field(
+        default="5m", pattern=DURATION, description="The window, e.g. 5m, 1h (default 5m)."
+    )
 
 
 class DefaultUserLimits(SpecModel):
     """Budget and limits given to each new user."""
 
-    max_budget: float = Field(default=100, ge=0)
-    tpm_limit: int = Field(default=100_000, ge=0)
-    rpm_limit: int = Field(default=120, ge=0)
+    max_budget: float = Field(
+        default=100, ge=0, description="Spending budget of a new user, in LiteLLM's currency."
+    )
+    tpm_limit: int = Field(default=100_000, ge=0, description="Tokens per minute (default 100000).")
+    rpm_limit: int = Field(default=120, ge=0, description="Requests per minute (default 120).")
 
 
 class CABundle(SpecModel):
@@ -281,8 +310,14 @@ class BackendSpec(Workload):
         )
     }
 
-    log_level: Literal["fatal", "error", "warn", "info", "debug", "trace"] = "info"
-    jwt_expires_in: str = Field(default="24h", pattern=DURATION)
+    log_level: Literal["fatal", "error", "warn", "info", "debug", "trace"] = Field(
+        default="info", description="The backend's LOG_LEVEL (default info)."
+    )
+    jwt_expires_in: str = Field(
+        default="24h",
+        pattern=DURATION,
+        description="How long a login session lasts, e.g. 8h or 7d (default 24h).",
+    )
     rate_limit: RateLimit = Field(default_factory=RateLimit)
     default_user: DefaultUserLimits = Field(default_factory=DefaultUserLimits)
     litellm_api_url: str | None = Field(
@@ -348,11 +383,31 @@ class OAuthClientAuth(SpecModel):
 class OIDCAuth(SpecModel):
     """A standard OpenID Connect provider (Keycloak, Entra ID, ...)."""
 
-    issuer: str = Field(pattern=r"^https?://[^\s]+$", max_length=2048)
-    client_id: str = Field(min_length=1, max_length=512)
+    issuer: str = Field(
+        pattern=r"^https?://[^\s]+$",
+        max_length=2048,
+        description="The provider's issuer URL; its /.well-known/openid-configuration must be "
+        "reachable from the backend.",
+    )
+    client_id: str = Field(
+        min_length=1,
+        max_length=512,
+        description="Client ID registered with the provider, with redirect URI "
+        "<frontend URL>/api/auth/callback.",
+    )
     client_secret: SecretKeyRef = Field(description="Secret key holding the client secret.")
-    groups_claim: str = Field(default="groups", min_length=1, max_length=128)
-    scopes: str = Field(default="openid profile email", min_length=1, max_length=1024)
+    groups_claim: str = Field(
+        default="groups",
+        min_length=1,
+        max_length=128,
+        description="Userinfo claim with the user's groups (litemaas-admins -> admin role).",
+    )
+    scopes: str = Field(
+        default="openid profile email",
+        min_length=1,
+        max_length=1024,
+        description="Scopes requested at login, space-separated.",
+    )
 
 
 class AuthSpec(SpecModel):
