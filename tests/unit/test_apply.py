@@ -94,3 +94,21 @@ def test_a_field_the_spec_stopped_asking_for_forces_an_apply():
     assert not needs_apply(before, before)
     assert needs_apply(after, before)  # live still holds the nodeSelector, hash differs
     assert not needs_apply(after, after)
+
+
+def test_a_deny_all_policy_is_pruned_before_the_policies_that_open_it():
+    def policy(name: str, ingress: list) -> dict:
+        return {
+            "kind": "NetworkPolicy",
+            "metadata": {"name": name, "labels": {}},
+            "spec": {"podSelector": {}, "ingress": ingress},
+        }
+
+    live = [
+        policy("allow-web", [{"from": []}]),
+        policy("default-deny", []),
+        policy("allow-api", [{}]),
+    ]
+    order = [o["metadata"]["name"] for o in prunable(live, set(), set())]
+    assert order[0] == "default-deny"
+    assert sorted(order) == ["allow-api", "allow-web", "default-deny"]

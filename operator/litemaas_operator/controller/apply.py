@@ -120,4 +120,11 @@ def prunable(
         if obj["kind"] == "PersistentVolumeClaim":
             continue  # volumes are never pruned; only the finalizer deletes them, on opt-in
         out.append(obj)
-    return out
+    # A deny-all NetworkPolicy goes before the policies that open holes in it: the other way
+    # round, traffic the instance still serves is cut off between the deletes.
+    return sorted(out, key=lambda obj: not _denies_all(obj))
+
+
+def _denies_all(obj: dict[str, Any]) -> bool:
+    spec = obj.get("spec") or {}
+    return obj["kind"] == "NetworkPolicy" and not spec.get("ingress")

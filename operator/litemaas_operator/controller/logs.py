@@ -57,12 +57,13 @@ class RedactingFilter(logging.Filter):
 
 
 class QuietWakeUps(logging.Filter):
-    """Drops Kopf's "Handler ... succeeded" lines for the watch handlers that only wake a loop.
+    """Drops Kopf's "Handler ... succeeded" line of the CR watch that only wakes a loop.
 
-    They fire for every event on every child and would drown the lines that matter.
+    It fires for every event on every CR and would drown the lines that matter. (Children and
+    Secrets are watched by controller/watches.py, which logs nothing per event.)
     """
 
-    NOISY = re.compile(r"^Handler '(child-[a-z]+|cr_changed|referenced-secrets)' succeeded\.$")
+    NOISY = re.compile(r"^Handler 'cr_changed' succeeded\.$")
 
     def filter(self, record: logging.LogRecord) -> bool:
         return not self.NOISY.match(record.getMessage())
