@@ -405,6 +405,8 @@ class ControlPlane:
                 str(config.binary("kwok")),
                 f"--kubeconfig={kc}",
                 f"--config={config.kwok_stages()}",
+                # Opt-in failures for annotated pods only (ImagePullBackOff, crash loops, ...).
+                f"--config={config.HERE / 'kwok-stages.yaml'}",
                 "--manage-all-nodes=true",
                 "--node-lease-duration-seconds=40",
                 "--cidr=10.244.0.0/16",
