@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
+from .rotation import PasswordRotation
 from .upgrade.targets import Targets
 
 Platform = Literal["openshift", "kubernetes"]
@@ -34,6 +35,8 @@ class ClusterFacts:
     litellm_host: str | None = None
     # Credential values by key (see credentials.ALL): generated, or read from user Secrets.
     credentials: Mapping[str, str] = field(default_factory=dict)
+    # The database role's password is changing: the Job to run, or None (rotation.py).
+    password_rotation: PasswordRotation | None = None
     # database.mode=external: the two URLs read from the user's Secret.
     external_database_urls: Mapping[str, str] | None = None
     # auth.mode=oidc: the client secret read from the user's Secret.

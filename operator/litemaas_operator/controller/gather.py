@@ -2,7 +2,9 @@
 
 Credentials are generated here, once: the ``<name>-credentials`` Secret is created with every
 missing value and afterwards only ever *added to* (a key a new operator version introduces),
-never rewritten, so resyncs, restarts and upgrades keep every password.
+never rewritten, so resyncs, restarts and upgrades keep every password. A value the store
+lacks (the Secret deleted by hand) is read back from the derived Secrets before anything is
+generated, and a changed database password reaches the role before the pods (``data_keys``).
 """
 
 from __future__ import annotations
@@ -17,9 +19,11 @@ from pydantic.alias_generators import to_camel
 from .. import credentials as cred
 from ..api.spec import LiteMaaSSpec
 from ..facts import ClusterFacts, Instance, Platform
+from ..recovery import derived_secret_names, recover_credentials
 from ..render.endpoints import Problem
 from ..render.names import Names
 from ..render.secrets import credentials_store, decode
+from .data_keys import credentials_lost, rotate_database_password, volume_exists
 from .kube import ApiError, Kube
 from .logs import remember_secrets
 from .registry import Registry
@@ -134,18 +138,44 @@ async def ensure_credentials(
     kube: Kube,
     spec: LiteMaaSSpec,
     instance: Instance,
-    store: dict[str, Any] | None,
+    live: Live,
     gathered: Gathered,
-) -> dict[str, str]:
+) -> dict[str, str] | None:
     """Every credential's value: from user Secrets where named, else from the store.
 
-    Missing generated values are created in the store with a create (never an update of
-    existing keys) or, for keys added by a newer operator, a patch guarded by resourceVersion.
+    Values the store lacks are read back from the derived Secrets, or generated where nothing
+    depends on them (``recovery.py``), and written with a create (never an update of existing
+    keys) or a patch guarded by resourceVersion. None, with a ``CredentialsLost`` problem, when
+    a value the data depends on is held nowhere: then nothing may be applied.
     """
     names = Names(instance)
     wanted = cred.generated_keys(spec)
+    store = live.get(("Secret", names.credentials))
+    if store is None:
+        # The store a person re-created by hand (docs/credentials.md) may lack our labels.
+        store = await kube.get("Secret", names.credentials, instance.namespace)
     stored = decode((store or {}).get("data"))
-    fresh = {c.key: c.generate() for c in wanted if not stored.get(c.key)}
+    fresh: dict[str, str] = {}
+    if any(not stored.get(c.key) for c in wanted):
+        derived = {
+            name: decode(obj.get("data"))
+            for name in derived_secret_names(names)
+            if (obj := live.get(("Secret", name))) is not None
+        }
+        volume = await volume_exists(kube, names, instance.namespace, live)
+        recovery = recover_credentials(
+            wanted,
+            stored,
+            derived,
+            names,
+            volume_exists=volume,
+            oauth_client=spec.auth.oauth_client.name or names.oauth_client,
+        )
+        if recovery.lost:
+            gathered.problems.append(credentials_lost(names, recovery.lost, volume))
+            return None
+        fresh = {k: recovery.values[k] for k in recovery.recovered}
+        fresh |= {c.key: c.generate() for c in recovery.regenerate}
     if store is None and wanted:
         manifest = credentials_store(
             instance, names.credentials, spec.version, {**stored, **fresh}, retain=True
@@ -213,8 +243,10 @@ async def gather(
     ):
         obj = live.get(("Route", route))
         hosts[field_name] = ((obj or {}).get("spec") or {}).get("host") or None
-    store = live.get(("Secret", names.credentials))
-    values = await ensure_credentials(kube, spec, instance, store, gathered)
+    values = await ensure_credentials(kube, spec, instance, live, gathered)
+    if values is None:
+        return gathered  # CredentialsLost: no facts, so nothing is applied
+    values, rotation = await rotate_database_password(kube, spec, instance, live, values, gathered)
     external = None
     if spec.database.mode == "external" and spec.database.external is not None:
         ext = spec.database.external
@@ -248,6 +280,7 @@ async def gather(
         platform=platform,
         domain=domain,
         credentials=values,
+        password_rotation=rotation,
         external_database_urls=external,
         oidc_client_secret=oidc_secret,
         service_account_token=token,

@@ -9,17 +9,30 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from .. import credentials as cred
 from ..api.spec import LiteMaaSSpec
 from ..facts import ClusterFacts, Instance
-from . import auth, backend, database, frontend, litellm, networkpolicy, redis, routing
+from . import (
+    auth,
+    backend,
+    database,
+    frontend,
+    litellm,
+    networkpolicy,
+    password_rotation,
+    redis,
+    routing,
+)
 from .context import RenderContext
 from .endpoints import Endpoints, Problem, resolve
 from .groups import desired_groups, group_manifest
 from .pods import with_image_pull_secrets
+from .secrets import carry_hash_key, hash_key_carriers
 
 BUILDERS = (
     auth.build,
     database.build,
+    password_rotation.build,
     redis.build,
     litellm.build,
     backend.build,
@@ -48,6 +61,8 @@ def desired_state(spec: LiteMaaSSpec, facts: ClusterFacts, instance: Instance) -
     endpoints = resolve(spec, facts, instance)
     ctx = RenderContext(spec, facts, instance, endpoints, problems=list(endpoints.problems))
     objects = [obj for build in BUILDERS for obj in build(ctx)]
+    hash_key = facts.credentials.get(cred.CONFIG_HASH_KEY.key)
+    objects = carry_hash_key(objects, hash_key_carriers(ctx.names), hash_key)
     objects = with_image_pull_secrets(objects, spec.image_pull_secrets)
     groups = desired_groups(spec.groups, instance) if facts.has_user_api else {}
     if spec.groups.manage and not facts.has_user_api:

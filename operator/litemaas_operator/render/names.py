@@ -26,7 +26,16 @@ RETAIN_LABEL = f"{PREFIX}/retain-on-delete"
 CONFIG_HASH = f"{PREFIX}/config-hash"
 
 Component = Literal[
-    "database", "cache", "ai-proxy", "api", "web", "oauth", "credentials", "network"
+    "database",
+    "cache",
+    "ai-proxy",
+    "api",
+    "web",
+    "oauth",
+    "credentials",
+    "network",
+    "db-admin",
+    "backup",
 ]
 
 

@@ -2,10 +2,10 @@
 
 Two tiers (``NetworkPolicySpec``):
 
-- ``dataStores`` (on by default): PostgreSQL admits only the backend and LiteLLM, Redis the
-  same two. Nothing outside the instance needs either, so these can never break ingress, and
-  without them every pod in the cluster could reach a database spoken to with
-  ``sslmode=disable``.
+- ``dataStores`` (on by default): PostgreSQL admits only the backend and LiteLLM (and the
+  instance's password-rotation Job), Redis the same two. Nothing outside the instance needs
+  either, so these can never break ingress, and without them every pod in the cluster could
+  reach a database spoken to with ``sslmode=disable``.
 - ``enabled``: additionally deny all other ingress to the instance's pods and admit only the
   ingress controller's namespace to the frontend, backend and LiteLLM.
 
@@ -26,6 +26,8 @@ POSTGRES_PORT = 5432
 REDIS_PORT = 6379
 # Pods of the instance that open connections to the data stores (their env holds the URLs).
 DATA_STORE_CLIENTS: tuple[Component, ...] = ("api", "ai-proxy")
+# Short-lived Jobs that administer PostgreSQL (the password rotation); admitted to it alone.
+DATABASE_ADMIN: Component = "db-admin"
 
 
 def build(ctx: RenderContext) -> list[dict[str, Any]]:
@@ -45,7 +47,11 @@ def data_store_policies(ctx: RenderContext) -> list[dict[str, Any]]:
     policies = []
     # An external database or a disabled Redis has no pod here: a policy would select nothing.
     if ctx.spec.database.mode == "embedded":
-        policies.append(allow(ctx, "database", POSTGRES_PORT, clients))
+        # The password-rotation Job (password_rotation.py) logs in to change the role's password.
+        admin = peer(ctx, DATABASE_ADMIN)
+        # The backup, restore and prune Jobs (backup.py) run pg_dump and pg_restore.
+        backups = peer(ctx, "backup")
+        policies.append(allow(ctx, "database", POSTGRES_PORT, [*clients, admin, backups]))
     if ctx.spec.redis.enabled:
         policies.append(allow(ctx, "cache", REDIS_PORT, clients))
     return policies

@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import quote
 
 from ..facts import Instance
-from .names import RETAIN_LABEL, Component, labels
+from .names import RETAIN_LABEL, Component, Names, labels
 
 DB_USER = "litemaas_admin"
 LITEMAAS_DB = "litemaas_db"
@@ -59,3 +59,33 @@ def database_url(password: str, host: str, database: str, *, sslmode_disable: bo
 def decode(data: Mapping[str, str] | None) -> dict[str, str]:
     """Decode a Secret's base64 ``data`` map."""
     return {k: base64.b64decode(v).decode() for k, v in (data or {}).items()}
+
+
+# The derived Secrets that also carry a copy of the config-hash key, under this data key. No pod
+# reads it (each env var names its key); it is there so that a lost credentials store can be
+# rebuilt with the same key (recovery.py) instead of re-keying, and so rolling, every pod.
+HASH_KEY_COPY = "config-hash-key"
+
+
+def hash_key_carriers(names: Names) -> tuple[str, ...]:
+    """The Secrets that carry ``HASH_KEY_COPY``: the database's, the backend's and LiteLLM's."""
+    return (names.postgres, names.backend, names.litellm)
+
+
+def carry_hash_key(
+    objects: list[dict[str, Any]], carriers: tuple[str, ...], key: str | None
+) -> list[dict[str, Any]]:
+    """``objects`` with ``key`` added to the carriers' data.
+
+    Added after rendering, so the pod-template hashes (computed over each Secret's data by its
+    builder) do not cover it: copying the key in changes no annotation and rolls no pod.
+    """
+    if not key:
+        return objects
+    encoded = base64.b64encode(key.encode()).decode()
+    out = []
+    for obj in objects:
+        if obj["kind"] == "Secret" and obj["metadata"]["name"] in carriers:
+            obj = {**obj, "data": {**obj["data"], HASH_KEY_COPY: encoded}}
+        out.append(obj)
+    return out
