@@ -73,6 +73,9 @@ def namespaced_rules() -> list[dict[str, Any]]:
         rule(GROUP, [f"{PLURAL}/finalizers"], ["update"]),
         # Kopf posts Events (warnings and errors only) about the CR.
         rule("", ["events"], ["create"]),
+        # Pods, read only (never a write verb): a stuck pod's status says why a component is
+        # not ready.
+        rule("", ["pods"], ["get", "list"]),
     ]
 
 

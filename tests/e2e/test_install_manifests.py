@@ -56,6 +56,9 @@ MUST = [
     ("patch", "litemaases.litemaas.io/status"),
     ("update", "litemaases.litemaas.io/finalizers"),
     ("create", "events"),
+    # Read only: why a component's pods are stuck (controller/stuck_pods.py).
+    ("get", "pods"),
+    ("list", "pods"),
 ]
 MUST_CLUSTER = [
     ("watch", "customresourcedefinitions.apiextensions.k8s.io"),
@@ -73,6 +76,8 @@ MUST_NOT_CLUSTER = [
     ("delete", "namespaces"),
     ("get", "nodes"),
     ("create", "pods"),
+    ("patch", "pods"),
+    ("delete", "pods"),
     ("create", "pods/exec"),
     ("get", "pods/log"),
     ("create", "serviceaccounts/token"),

@@ -9,6 +9,7 @@ import pytest
 from kubernetes import client
 
 from harness.waiting import wait_until
+from litemaas_operator import credentials
 from support.crs import CRs, sample
 from support.operator import OperatorProcess
 
@@ -63,7 +64,7 @@ def test_credentials_survive_restart_upgrade_and_spec_change(
     crs.wait_ready()
     before = crs.secret("litemaas-credentials")
     backend_before = crs.secret("litemaas-backend")
-    assert before and len(before) == 9
+    assert before and len(before) == len(credentials.EVERY)
 
     operator.kill()  # no graceful shutdown
     operator.start()
@@ -234,7 +235,7 @@ def test_no_secret_value_reaches_logs_events_or_status(
     crs.wait_gone()
 
     values = set(crs.secret("litemaas-credentials").values())
-    assert len(values) == 9
+    assert len(values) == len(credentials.EVERY)
     logs = operator.logs()
     assert "reconciled" in logs  # the capture really holds the operator's output
     events = cluster.kubectl("get", "events", "-n", namespace, "-o", "json").stdout

@@ -108,6 +108,9 @@ async def reconcile_loop(
                     metrics.READY.inc() if outcome.ready else metrics.READY.dec()
                     was_ready = outcome.ready
                 backoff, failures = 1.0, 0
+                # Something is due before the resync (stuck pods re-read, a scheduled backup).
+                if outcome.requeue_after is not None:
+                    delay = min(delay, outcome.requeue_after)
             except asyncio.CancelledError:
                 raise
             except Exception as err:  # the loop must outlive API outages and bugs alike

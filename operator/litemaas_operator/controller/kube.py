@@ -47,6 +47,7 @@ KINDS: dict[str, Kind] = {
     "Service": Kind("v1", "services"),
     "ServiceAccount": Kind("v1", "serviceaccounts"),
     "PersistentVolumeClaim": Kind("v1", "persistentvolumeclaims"),
+    "Pod": Kind("v1", "pods"),  # read only: why a component's pods are stuck
     "Namespace": Kind("v1", "namespaces", namespaced=False),
     "Deployment": Kind("apps/v1", "deployments"),
     "StatefulSet": Kind("apps/v1", "statefulsets"),

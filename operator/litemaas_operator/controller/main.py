@@ -46,7 +46,9 @@ async def startup(settings: kopf.OperatorSettings, **_: Any) -> None:
     settings.networking.error_backoffs = [1, 2, 5, 10, 20]
     install_redaction()
     handlers.RUNTIME.kube = Kube(await connect(OPTIONS.kubeconfig))
-    handlers.RUNTIME.reconciler = Reconciler(handlers.RUNTIME.kube, REGISTRY)
+    handlers.RUNTIME.reconciler = Reconciler(
+        handlers.RUNTIME.kube, REGISTRY, OPTIONS.progress_deadline_seconds
+    )
     handlers.RUNTIME.resync_seconds = OPTIONS.resync_seconds
     handlers.RUNTIME.slots = asyncio.Semaphore(OPTIONS.max_concurrent_reconciles)
     # Children and referenced Secrets: our own watches, filtered by the API server.

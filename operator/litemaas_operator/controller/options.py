@@ -19,6 +19,7 @@ class Options:
     max_concurrent_reconciles: int
     log_format: str
     verbose: bool
+    progress_deadline_seconds: float = 600.0  # stuck pods -> Stalled (controller/stuck.py)
 
 
 def add_run_arguments(parser: argparse.ArgumentParser) -> None:
@@ -64,6 +65,15 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
         "API load when many CRs change; default: 8",
     )
     parser.add_argument(
+        "--progress-deadline-seconds",
+        type=float,
+        default=float(env("PROGRESS_DEADLINE_SECONDS", "600")),
+        help="how long a component's pods may stay stuck (image pull, unschedulable, volume "
+        "not bound, crash loop) before the LiteMaaS is Stalled instead of Reconciling (env "
+        "PROGRESS_DEADLINE_SECONDS); a Deployment is also Stalled when Kubernetes reports "
+        "ProgressDeadlineExceeded; default: 600",
+    )
+    parser.add_argument(
         "--log-format",
         choices=["json", "plain"],
         default=env("LOG_FORMAT", "json"),
@@ -87,4 +97,5 @@ def options_from(args: argparse.Namespace) -> Options:
         max_concurrent_reconciles=max(1, args.max_concurrent_reconciles),
         log_format=args.log_format,
         verbose=args.verbose,
+        progress_deadline_seconds=max(0.0, args.progress_deadline_seconds),
     )

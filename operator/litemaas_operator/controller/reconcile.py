@@ -35,6 +35,7 @@ from .kube import KINDS, ApiError, Kube
 from .oauthclients import prune_oauth_clients, sync_oauth_client
 from .observe import observe
 from .registry import Registry
+from .stuck_pods import DEFAULT_DEADLINE_SECONDS, explain_stuck
 from .volumes import Resize, report_resizing, resize_volumes
 
 STATUS_KEYS = (
@@ -57,6 +58,7 @@ class Outcome:
     status_written: bool = False
     ready: bool = False
     problems: list[Problem] = field(default_factory=list)
+    requeue_after: float | None = None  # reconcile again this soon (stuck pods, backups)
 
 
 def spec_error_message(err: ValidationError) -> str:
@@ -114,9 +116,15 @@ def auth_state(
 class Reconciler:
     """Reconciles CRs with one client and registry."""
 
-    def __init__(self, kube: Kube, registry: Registry) -> None:
+    def __init__(
+        self,
+        kube: Kube,
+        registry: Registry,
+        progress_deadline_seconds: float = DEFAULT_DEADLINE_SECONDS,
+    ) -> None:
         self.kube = kube
         self.registry = registry
+        self.progress_deadline_seconds = progress_deadline_seconds  # stuck pods -> Stalled
 
     async def write_status(self, body: dict[str, Any], status: dict[str, Any]) -> bool:
         """Patch the status subresource if anything changed; True if it wrote."""
@@ -232,6 +240,11 @@ class Reconciler:
         components = observe(spec, names, live, auth_state(mode, live, names, desired, problems))
         components = resize.fold(components)
         components = upgrades.fold(components, upgrade)
+        # Why pods are stuck (one pod LIST, only while a component is not ready).
+        stuck = await explain_stuck(
+            self.kube, instance, live, components, self.progress_deadline_seconds
+        )
+        components, outcome.requeue_after = stuck.components, stuck.sooner(outcome.requeue_after)
         obs = Observation(
             generation=generation,
             version=upgrade.running_version,
