@@ -29,6 +29,7 @@ from .apply import (
     with_owner,
 )
 from .conditions import Observation, compute_status, status_changed
+from .data_keys import fold_rotation, report_rotation
 from .gather import gather, served_groups
 from .groups import sync_groups
 from .kube import KINDS, ApiError, Kube
@@ -240,6 +241,7 @@ class Reconciler:
         components = observe(spec, names, live, auth_state(mode, live, names, desired, problems))
         components = resize.fold(components)
         components = upgrades.fold(components, upgrade)
+        components = fold_rotation(components, gathered.facts)
         # Why pods are stuck (one pod LIST, only while a component is not ready).
         stuck = await explain_stuck(
             self.kube, instance, live, components, self.progress_deadline_seconds
@@ -257,6 +259,7 @@ class Reconciler:
         status = compute_status(obs, body.get("status"))
         status = await report_resizing(self.kube, body, status, resize)
         status = await upgrades.report_upgrade(self.kube, body, status, upgrade)
+        status = report_rotation(status, gathered.facts, generation, body.get("status"))
         outcome.status_written = await self.write_status(body, status)
         outcome.ready = status["phase"] == "Ready"
         outcome.problems = problems
