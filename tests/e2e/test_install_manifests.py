@@ -195,15 +195,12 @@ def test_the_operators_token_cannot_reach_beyond_what_it_manages(plain_install: 
     cluster.kubectl(
         "create", "-f", "-", input=json.dumps(_deployment(victim, "kube-system", {}, "default"))
     )
+    # The controller-manager updates the new Deployment's status meanwhile: compare what a
+    # patch would change (generation, labels, replicas), not the resourceVersion.
+    shape = "jsonpath={.metadata.generation} {.metadata.labels} {.spec.replicas}"
     try:
         before = cluster.kubectl(
-            "get",
-            "deployment",
-            victim,
-            "-n",
-            "kube-system",
-            "-o",
-            "jsonpath={.metadata.resourceVersion}",
+            "get", "deployment", victim, "-n", "kube-system", "-o", shape
         ).stdout
         # Patching someone else's Deployment, even while adding the label, is refused.
         for patch in ({"spec": {"replicas": 1}}, {"metadata": {"labels": managed}}):
@@ -213,13 +210,7 @@ def test_the_operators_token_cannot_reach_beyond_what_it_manages(plain_install: 
             )  # fmt: skip
             assert "managed-by=litemaas-operator" in refused, refused
         after = cluster.kubectl(
-            "get",
-            "deployment",
-            victim,
-            "-n",
-            "kube-system",
-            "-o",
-            "jsonpath={.metadata.resourceVersion}",
+            "get", "deployment", victim, "-n", "kube-system", "-o", shape
         ).stdout
         assert before == after
         assert "managed-by=litemaas-operator" in _as_operator(
