@@ -2,16 +2,20 @@
 PYTHON ?= python3
 PYTEST_ARGS ?=
 
-.PHONY: setup demo demo-down test test-unit lint crd bench
+.PHONY: setup demo demo-down test test-unit lint crd bench image
 
 setup:  ## Python package and test tools, Debian packages, harness binaries (cached)
 	$(PYTHON) -m pip install --quiet --disable-pip-version-check -e '.[test]'
 	bash .ci/harness.sh
 	bash .ci/postgres.sh
 	bash .ci/tools.sh
+	bash hack/image.sh setup
 
 demo: setup  ## local OpenShift-flavoured cluster + operator + sample CR, until Ready
 	bash hack/demo.sh up
+
+image:  ## the operator image from the Dockerfile, no Docker engine (buildah; OCI archive in the cache)
+	bash hack/image.sh build
 
 demo-down:  ## stop the demo operator and cluster
 	bash hack/demo.sh down

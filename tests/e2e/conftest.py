@@ -11,6 +11,7 @@ import pytest
 from support.install import (
     HELM_NAMESPACE,
     HELM_RELEASE,
+    OPERATOR_NAMESPACE,
     ROOT,
     Installed,
     new_namespace,
@@ -22,30 +23,27 @@ from support.operator import OperatorProcess
 
 
 @pytest.fixture(scope="module")
-def plain_install(
-    openshift_cluster: Any, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Installed]:
-    """``kubectl apply --server-side -k manifests/``, then the operator as its ServiceAccount.
+def manifests_install(openshift_cluster: Any) -> Iterator[Any]:
+    """``kubectl apply --server-side -k manifests/`` with its Deployment scaled to 0.
 
-    It watches all namespaces, as the plain install's Deployment does (WATCH_NAMESPACE="").
+    kwok runs no containers: the Deployment's pod would only look Running. So the install is
+    real (CRDs, RBAC, ServiceAccount, the Deployment as a pod template) and each test runs the
+    operator its own way with the ServiceAccount's identity: ``plain_install`` as a local
+    process, tests/e2e/test_image.py from the image under runc. Yields the cluster.
     """
     cluster = openshift_cluster
+    # A previous module's install may still be going away (its namespace is deleted unawaited).
+    cluster.kubectl(
+        "wait", "--for=delete", f"namespace/{OPERATOR_NAMESPACE}", "--timeout=120s", check=False
+    )
     cluster.kubectl("apply", "--server-side", "--force-conflicts", "-k", str(ROOT / "manifests"))
     wait_crd(cluster)
-    # kwok runs no containers: the Deployment's pod would only look Running. Scale it away
-    # and run the same program here, with the same identity.
     cluster.kubectl(
-        "scale", "deployment/litemaas-operator", "-n", "litemaas-operator-system", "--replicas=0"
+        "scale", "deployment/litemaas-operator", "-n", OPERATOR_NAMESPACE, "--replicas=0"
     )
-    kubeconfig = token_kubeconfig(cluster, tmp_path_factory.mktemp("sa") / "kubeconfig")
-    operator = OperatorProcess(kubeconfig, [], resync_seconds=30).start()
-    installed = Installed(cluster, operator)
-    yield installed
-    operator.stop()
-    for ns in installed.namespaces:
-        cluster.kubectl("delete", "namespace", ns, "--wait=false", check=False)
+    yield cluster
     # Everything but the CRD (other tests of the session use it).
-    cluster.kubectl("delete", "namespace/litemaas-operator-system", "--wait=false", check=False)
+    cluster.kubectl("delete", f"namespace/{OPERATOR_NAMESPACE}", "--wait=false", check=False)
     cluster.kubectl(
         "delete",
         "clusterrole,clusterrolebinding",
@@ -53,6 +51,24 @@ def plain_install(
         "app.kubernetes.io/name=litemaas-operator",
         check=False,
     )
+
+
+@pytest.fixture(scope="module")
+def plain_install(
+    manifests_install: Any, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Installed]:
+    """The plain install, with the operator run here as its ServiceAccount.
+
+    It watches all namespaces, as the plain install's Deployment does (WATCH_NAMESPACE="").
+    """
+    cluster = manifests_install
+    kubeconfig = token_kubeconfig(cluster, tmp_path_factory.mktemp("sa") / "kubeconfig")
+    operator = OperatorProcess(kubeconfig, [], resync_seconds=30).start()
+    installed = Installed(cluster, operator)
+    yield installed
+    operator.stop()
+    for ns in installed.namespaces:
+        cluster.kubectl("delete", "namespace", ns, "--wait=false", check=False)
 
 
 @pytest.fixture(scope="module")
