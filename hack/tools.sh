@@ -4,14 +4,23 @@
 #   hack/tools.sh helm             helm (helm.sh/helm/v3 cmd/helm)          -> <cache>/helm-<ver>/helm
 #   hack/tools.sh operator-verify  OLM bundle validator (operator-framework/api cmd/operator-verify)
 #                                                                           -> <cache>/operator-verify-<ver>/operator-verify
-#   hack/tools.sh all              both
+#   hack/tools.sh opm              catalog tool (operator-registry cmd/opm)  -> <cache>/olm-<ver>/bin/opm
+#   hack/tools.sh olm              OLM v0 (operator-lifecycle-manager cmd/olm, cmd/catalog) and opm,
+#                                  one wrapper module; OLM's CRDs and the OpenShift config CRDs
+#                                  OLM watches                             -> <cache>/olm-<ver>/{bin,crds}
+#   hack/tools.sh all              all of them
 #   hack/tools.sh path NAME        print the binary's path (exit 1 if it is not built)
+#   hack/tools.sh path olm-crds    OLM's CRD directory (exit 1 if it is not there)
 #
 # A build is reused while the binary exists. Logs go to <cache>/logs/.
 set -euo pipefail
 
 HELM_VERSION=v3.21.4
 OPERATOR_API_VERSION=v0.45.0
+# OLM v0.46.0 requires operator-registry v1.73.0 (its go.mod), so one wrapper module builds
+# olm, catalog and opm against one set of dependencies, and opm's version is OLM's.
+OLM_VERSION=v0.46.0
+OPM_VERSION=v1.73.0
 CACHE=${LITEMAAS_CACHE:-$HOME/.cache/litemaas-operator}
 export GOTOOLCHAIN=${GOTOOLCHAIN:-local} CGO_ENABLED=0
 # A build cache of our own: builds of other tools sharing the default cache at the same time
@@ -22,6 +31,7 @@ log() { printf '[tools.sh] %s\n' "$*" >&2; }
 
 helm_path() { echo "$CACHE/helm-$HELM_VERSION/helm"; }
 verify_path() { echo "$CACHE/operator-verify-$OPERATOR_API_VERSION/operator-verify"; }
+olm_dir() { echo "$CACHE/olm-$OLM_VERSION"; }
 
 # build NAME BIN MODULE@VERSION PACKAGE [LDFLAGS]: `go install` into a private GOBIN, timed.
 build() {
@@ -61,18 +71,87 @@ build_verify() {
     github.com/operator-framework/api/cmd/operator-verify
 }
 
+# gomoddir MODULE@VERSION: downloads a module into the Go module cache and prints its directory.
+gomoddir() { go mod download -json "$1" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p'; }
+
+# build_olm_bins BIN...: `go build -mod=mod` of the named commands (opm, olm, catalog) in a
+# wrapper module under <cache>/olm-<ver>. Not `go install pkg@ver`: the two modules are built
+# together so that they share one dependency graph and one compile of it.
+build_olm_bins() {
+  local W bins=("$@") b missing=() pkgs=()
+  W=$(olm_dir)
+  for b in "${bins[@]}"; do [[ -x $W/bin/$b ]] || missing+=("$b"); done
+  if ((${#missing[@]} == 0)); then
+    log "${bins[*]}: reusing $W/bin"
+    return
+  fi
+  mkdir -p "$W/bin" "$CACHE/logs"
+  local logf="$CACHE/logs/olm-build.log" start=$SECONDS
+  (
+    cd "$W"
+    [[ -f go.mod ]] || go mod init local/olm-bins >/dev/null 2>&1
+    go get "github.com/operator-framework/operator-lifecycle-manager@$OLM_VERSION" \
+      "github.com/operator-framework/operator-registry@$OPM_VERSION" >"$CACHE/logs/olm-deps.log" 2>&1
+  ) || { tail -n 30 "$CACHE/logs/olm-deps.log" >&2; log "olm: go get FAILED"; return 1; }
+  log "olm/opm: dependencies resolved in $((SECONDS - start))s"
+  local ld="-s -w" reg=github.com/operator-framework/operator-registry
+  ld+=" -X github.com/operator-framework/operator-lifecycle-manager/pkg/version.OLMVersion=${OLM_VERSION#v}"
+  ld+=" -X $reg/cmd/opm/version.opmVersion=$OPM_VERSION"
+  for b in "${missing[@]}"; do
+    case $b in
+      opm) pkgs+=("$reg/cmd/opm") ;;
+      *) pkgs+=("github.com/operator-framework/operator-lifecycle-manager/cmd/$b") ;;
+    esac
+  done
+  log "${missing[*]}: building (cold: opm ~3 min, with olm and catalog ~5-8 min on 2 cores; log: $logf)"
+  # Tags as operator-registry's Makefile sets them (json1: sqlite JSON; openpgp: no gpgme/cgo).
+  if ! (cd "$W" && go build -mod=mod -trimpath -tags json1,containers_image_openpgp \
+    -ldflags "$ld" -o bin/ "${pkgs[@]}") >"$logf" 2>&1; then
+    tail -n 30 "$logf" >&2
+    log "${missing[*]}: FAILED"
+    return 1
+  fi
+  log "${missing[*]}: built in $((SECONDS - start))s"
+}
+
+# OLM's CRDs (deploy/chart/crds of the module) and, for an OpenShift-flavoured cluster, the
+# config.openshift.io proxies and apiservers CRDs that OLM watches there, from the openshift/api
+# module the harness pins (tests/harness/versions.env).
+fetch_olm_crds() {
+  local W D O
+  W=$(olm_dir)/crds
+  if [[ -s $W/openshift/apiservers.crd.yaml ]]; then return; fi
+  mkdir -p "$W/openshift"
+  D=$(gomoddir "github.com/operator-framework/operator-lifecycle-manager@$OLM_VERSION")
+  install -m 0644 "$D"/deploy/chart/crds/*.crd.yaml "$W/"
+  # shellcheck source=../tests/harness/versions.env
+  O=$(source "$(dirname "${BASH_SOURCE[0]}")/../tests/harness/versions.env" && gomoddir "github.com/openshift/api@$OPENSHIFT_API_VERSION")
+  install -m 0644 "$O/config/v1/zz_generated.crd-manifests/0000_03_config-operator_01_proxies.crd.yaml" \
+    "$W/openshift/proxies.crd.yaml"
+  install -m 0644 "$O/config/v1/zz_generated.crd-manifests/0000_10_config-operator_01_apiservers-Default.crd.yaml" \
+    "$W/openshift/apiservers.crd.yaml"
+  log "olm: CRDs copied to $W"
+}
+
+build_opm() { build_olm_bins opm && "$(olm_dir)/bin/opm" version; }
+build_olm() { build_olm_bins opm olm catalog && fetch_olm_crds; }
+
 case ${1:-} in
   helm) build_helm ;;
   operator-verify) build_verify ;;
-  all) build_helm; build_verify ;;
+  opm) build_opm ;;
+  olm) build_olm ;;
+  all) build_helm; build_verify; build_olm ;;
   path)
     case ${2:-} in
       helm) p=$(helm_path) ;;
       operator-verify) p=$(verify_path) ;;
-      *) echo "usage: $0 path helm|operator-verify" >&2; exit 2 ;;
+      opm | olm | catalog) p=$(olm_dir)/bin/$2 ;;
+      olm-crds) p=$(olm_dir)/crds; [[ -s $p/openshift/apiservers.crd.yaml ]] || { echo "$p"; exit 1; }; echo "$p"; exit 0 ;;
+      *) echo "usage: $0 path helm|operator-verify|opm|olm|catalog|olm-crds" >&2; exit 2 ;;
     esac
     echo "$p"
     [[ -x $p ]]
     ;;
-  *) sed -n '2,10p' "$0" >&2; exit 2 ;;
+  *) sed -n '2,15p' "$0" >&2; exit 2 ;;
 esac

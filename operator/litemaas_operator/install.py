@@ -885,4 +885,9 @@ def generated_files(root: Path) -> dict[str, str]:
     files[f"bundle/manifests/{GROUP}_{PLURAL}.yaml"] = _yaml([crd_manifest()])
     files["bundle/metadata/annotations.yaml"] = _yaml([{"annotations": BUNDLE_ANNOTATIONS}])
     files["bundle/bundle.Dockerfile"] = bundle_dockerfile()
+    # The file-based catalog carries bundle/manifests/ inline; last, so it sees every file
+    # of the bundle (catalog.py imports this module, hence the late import).
+    from .catalog import catalog_files
+
+    files.update(catalog_files(root, files))
     return files
