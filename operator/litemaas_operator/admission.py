@@ -38,6 +38,7 @@ OPERATOR_WRITES: list[tuple[str, list[str]]] = [
     ("apps", ["deployments", "statefulsets"]),
     ("networking.k8s.io", ["ingresses", "networkpolicies"]),
     ("route.openshift.io", ["routes"]),
+    ("batch", ["jobs"]),
     ("oauth.openshift.io", ["oauthclients"]),
     ("user.openshift.io", ["groups"]),
 ]
@@ -229,7 +230,8 @@ def operator_policy(operator_username: str | None = None) -> dict[str, Any]:
                 },
                 {
                     "expression": (
-                        "!(request.resource.resource in ['deployments', 'statefulsets']) || "
+                        "!(request.resource.resource in "
+                        "['deployments', 'statefulsets', 'jobs']) || "
                         f"request.operation == 'DELETE' || ({unprivileged})"
                     ),
                     "messageExpression": (

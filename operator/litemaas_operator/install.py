@@ -24,7 +24,8 @@ from . import __version__
 from .admission import GROUP_NAMES as GROUPS
 from .admission import policies
 from .api import GROUP, PLURAL, VERSION, LiteMaaSSpec
-from .api.crd import crd_manifest
+from .api.backup import BACKUP_PLURAL, RESTORE_PLURAL
+from .api.crd import backup_crd_manifest, crd_filename, crd_manifest, restore_crd_manifest
 from .render import pods
 
 NAME = "litemaas-operator"
@@ -52,7 +53,11 @@ CHILDREN: list[tuple[str, list[str]]] = [
     ("apps", ["deployments", "statefulsets"]),
     ("networking.k8s.io", ["ingresses", "networkpolicies"]),
     ("route.openshift.io", ["routes"]),
+    # Backup, restore and prune Jobs (spec.backup, LiteMaaSBackup, LiteMaaSRestore).
+    ("batch", ["jobs"]),
 ]
+# The backup and restore kinds (LiteMaaSBackup, LiteMaaSRestore).
+DAY2_PLURALS = (BACKUP_PLURAL, RESTORE_PLURAL)
 
 
 def rule(group: str, resources: list[str], verbs: list[str], **extra: Any) -> dict[str, Any]:
@@ -71,10 +76,17 @@ def namespaced_rules() -> list[dict[str, Any]]:
         rule(GROUP, [f"{PLURAL}/status"], ["get", "patch", "update"]),
         # ownerReferences with blockOwnerDeletion (OwnerReferencesPermissionEnforcement).
         rule(GROUP, [f"{PLURAL}/finalizers"], ["update"]),
-        # Kopf posts Events (warnings and errors only) about the CR.
+        # Kopf posts Events (warnings and errors only) about the CR; the backup and restore
+        # controller posts one at each transition.
         rule("", ["events"], ["create"]),
-        # Pods, read only (never a write verb): a stuck pod's status says why a component is
-        # not ready.
+        # Backups and restores: watched; scheduled backups created, old ones deleted
+        # (retention); the operator's finalizer on a backup holds it until its files are gone.
+        rule(GROUP, list(DAY2_PLURALS), ["get", "list", "watch", "create", "patch", "delete"]),
+        rule(GROUP, [f"{p}/status" for p in DAY2_PLURALS], ["get", "patch", "update"]),
+        # Jobs carry an ownerReference (blockOwnerDeletion) to their backup or restore.
+        rule(GROUP, [f"{p}/finalizers" for p in DAY2_PLURALS], ["update"]),
+        # Pods, read only (never a write verb): a finished backup pod's termination message
+        # holds the dump sizes; a stuck pod's status says why a component is not ready.
         rule("", ["pods"], ["get", "list"]),
     ]
 
@@ -122,8 +134,12 @@ def user_roles() -> list[dict[str, Any]]:
                 "kind": "ClusterRole",
                 "metadata": {"name": f"{NAME}-litemaas-{suffix}", "labels": labels},
                 "rules": [
-                    rule(GROUP, [PLURAL], verbs),
-                    rule(GROUP, [f"{PLURAL}/status"], ["get", "list", "watch"]),
+                    rule(GROUP, [PLURAL, *DAY2_PLURALS], verbs),
+                    rule(
+                        GROUP,
+                        [f"{p}/status" for p in (PLURAL, *DAY2_PLURALS)],
+                        ["get", "list", "watch"],
+                    ),
                 ],
             }
         )
@@ -241,6 +257,8 @@ def kustomize_files() -> dict[str, list[dict[str, Any]]]:
     return {
         "namespace.yaml": [namespace],
         "crd.yaml": [crd_manifest()],
+        f"crd-{BACKUP_PLURAL}.yaml": [backup_crd_manifest()],
+        f"crd-{RESTORE_PLURAL}.yaml": [restore_crd_manifest()],
         "rbac.yaml": [
             sa,
             _cluster_role(NAME, namespaced_rules()),
@@ -570,11 +588,14 @@ def helm_crd_file() -> dict[str, Any]:
 
 HELM_CRD_TEMPLATE = f"""{HELM_HEADER}
 {{{{- if .Values.crds.install }}}}
-{{{{- $crd := .Files.Get "files/crd.yaml" | fromYaml }}}}
-{{{{- if .Values.crds.keep }}}}
+{{{{- range $path, $_ := .Files.Glob "files/crd*.yaml" }}}}
+{{{{- $crd := $.Files.Get $path | fromYaml }}}}
+{{{{- if $.Values.crds.keep }}}}
 {{{{- $_ := set $crd.metadata "annotations" (dict "helm.sh/resource-policy" "keep") }}}}
 {{{{- end }}}}
+---
 {{{{ toYaml $crd }}}}
+{{{{- end }}}}
 {{{{- end }}}}
 """
 
@@ -684,6 +705,29 @@ OWNED_RESOURCES = [
     ("Route", "v1"),
     ("Ingress", "v1"),
     ("NetworkPolicy", "v1"),
+    ("Job", "v1"),
+]
+# The backup and restore kinds: what they create, and the status a console shows.
+DAY2_OWNED = [
+    (
+        backup_crd_manifest,
+        "LiteMaaS Backup",
+        "A pg_dump backup of an instance's two databases, scheduled or on demand.",
+    ),
+    (
+        restore_crd_manifest,
+        "LiteMaaS Restore",
+        "Loads a LiteMaaSBackup into its instance, stopping its writers meanwhile.",
+    ),
+]
+DAY2_STATUS_DESCRIPTORS = [
+    (
+        "phase",
+        "Phase",
+        "Where the backup or restore is.",
+        ["urn:alm:descriptor:io.kubernetes.phase"],
+    ),
+    ("message", "Message", "What happened.", ["urn:alm:descriptor:text"]),
 ]
 
 
@@ -706,6 +750,8 @@ def samples(root: Path) -> list[dict[str, Any]]:
     paths = sorted(
         (root / "manifests/samples").glob("*.yaml"), key=lambda p: (p.name != FIRST_SAMPLE, p.name)
     )
+    # Then one LiteMaaSBackup and one LiteMaaSRestore (OLM wants an example of each kind).
+    paths += sorted((root / "manifests/samples/backup").glob("*.yaml"))
     return [yaml.safe_load(p.read_text()) for p in paths]
 
 
@@ -804,7 +850,19 @@ def csv(root: Path) -> dict[str, Any]:
                         "resources": [{"kind": k, "version": v} for k, v in OWNED_RESOURCES],
                         "specDescriptors": _descriptors(SPEC_DESCRIPTORS),
                         "statusDescriptors": _descriptors(STATUS_DESCRIPTORS),
-                    }
+                    },
+                    *(
+                        {
+                            "name": (owned := make())["metadata"]["name"],
+                            "version": VERSION,
+                            "kind": owned["spec"]["names"]["kind"],
+                            "displayName": display,
+                            "description": description,
+                            "resources": [{"kind": "Job", "version": "v1"}],
+                            "statusDescriptors": _descriptors(DAY2_STATUS_DESCRIPTORS),
+                        }
+                        for make, display, description in DAY2_OWNED
+                    ),
                 ]
             },
             "install": {
@@ -872,6 +930,10 @@ def generated_files(root: Path) -> dict[str, str]:
     files["charts/operator/values.yaml"] = helm_values_text()
     files["charts/operator/README.md"] = helm_readme()
     files["charts/operator/files/crd.yaml"] = _yaml([helm_crd_file()])
+    for make in (backup_crd_manifest, restore_crd_manifest):
+        crd = make()
+        files[f"charts/operator/files/crd-{crd['spec']['names']['plural']}.yaml"] = _yaml([crd])
+        files[f"bundle/manifests/{crd_filename(crd)}"] = _yaml([crd])
     files["charts/operator/templates/crd.yaml"] = HELM_CRD_TEMPLATE
     files["charts/operator/templates/rbac.yaml"] = helm_rbac_template()
     files["charts/operator/templates/deployment.yaml"] = helm_deployment_template()

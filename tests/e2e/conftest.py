@@ -87,17 +87,15 @@ def helm_install(
     kubeconfig = ["--kubeconfig", str(cluster.kubeconfig)]
     # A CRD installed earlier in the session (integration tests) is adopted by the release,
     # as `helm install` documents for existing objects.
-    if cluster.kubectl("get", "crd", "litemaases.litemaas.io", check=False).returncode == 0:
-        cluster.kubectl(
-            "label",
-            "--overwrite",
-            "crd/litemaases.litemaas.io",
-            "app.kubernetes.io/managed-by=Helm",
-        )
+    for plural in ("litemaases", "litemaasbackups", "litemaasrestores"):
+        crd = f"crd/{plural}.litemaas.io"
+        if cluster.kubectl("get", crd, check=False).returncode != 0:
+            continue
+        cluster.kubectl("label", "--overwrite", crd, "app.kubernetes.io/managed-by=Helm")
         cluster.kubectl(
             "annotate",
             "--overwrite",
-            "crd/litemaases.litemaas.io",
+            crd,
             f"meta.helm.sh/release-name={HELM_RELEASE}",
             f"meta.helm.sh/release-namespace={HELM_NAMESPACE}",
         )

@@ -32,7 +32,9 @@ def client_name(namespace: str, name: str = "litemaas") -> str:
 
 def install_crd(cluster: Any) -> None:
     """Apply the CRD (server-side) and wait until it is Established."""
-    cluster.kubectl("apply", "--server-side", "--force-conflicts", "-f", str(CRD_FILE))
+    # With the LiteMaaSBackup and LiteMaaSRestore CRDs beside it (the operator serves all three).
+    for crd in sorted(CRD_FILE.parent.glob("*.yaml")):
+        cluster.kubectl("apply", "--server-side", "--force-conflicts", "-f", str(crd))
 
     def established() -> bool:
         # `kubectl wait` errors instead of waiting while a new CRD has no conditions at all.

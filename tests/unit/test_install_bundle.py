@@ -74,7 +74,12 @@ def test_annotations_and_dockerfile_agree() -> None:
     assert "COPY manifests /manifests/" in dockerfile
     assert "COPY metadata /metadata/" in dockerfile
     assert sorted(p.name for p in (BUNDLE / "manifests").iterdir()) == sorted(
-        [CSV_FILE.name, "litemaas.io_litemaases.yaml"]
+        [
+            CSV_FILE.name,
+            "litemaas.io_litemaases.yaml",
+            "litemaas.io_litemaasbackups.yaml",
+            "litemaas.io_litemaasrestores.yaml",
+        ]
     )
 
 
@@ -83,7 +88,9 @@ def test_csv_owns_the_crd_with_descriptors_that_exist_in_the_schema() -> None:
     crd = crd_manifest()
     owned = doc["spec"]["customresourcedefinitions"]["owned"]
     assert [(o["name"], o["version"], o["kind"]) for o in owned] == [
-        ("litemaases.litemaas.io", "v1alpha1", "LiteMaaS")
+        ("litemaases.litemaas.io", "v1alpha1", "LiteMaaS"),
+        ("litemaasbackups.litemaas.io", "v1alpha1", "LiteMaaSBackup"),
+        ("litemaasrestores.litemaas.io", "v1alpha1", "LiteMaaSRestore"),
     ]
     schema = crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]
 
@@ -106,7 +113,10 @@ def test_csv_owns_the_crd_with_descriptors_that_exist_in_the_schema() -> None:
 def test_alm_examples_are_the_samples_and_valid_specs() -> None:
     from litemaas_operator.api import LiteMaaSSpec
 
-    examples = json.loads(csv()["metadata"]["annotations"]["alm-examples"])
+    everything = json.loads(csv()["metadata"]["annotations"]["alm-examples"])
+    # One example of each other kind (LiteMaaSBackup, LiteMaaSRestore) follows the samples.
+    assert [e["kind"] for e in everything[-2:]] == ["LiteMaaSBackup", "LiteMaaSRestore"]
+    examples = [e for e in everything if e["kind"] == "LiteMaaS"]
     names = {e["metadata"]["name"] for e in examples}
     samples = list((REPO / "manifests/samples").glob("*.yaml"))
     assert len(examples) == len(samples) >= 4

@@ -98,9 +98,14 @@ def test_every_watch_is_granted_list_and_watch() -> None:
         for h in registry._watching.get_all_handlers()
         if h.selector is not None
     }
-    assert kopf_watched == {("litemaas.io", "litemaases")}, kopf_watched  # children: not Kopf
+    # The CR, backups and restores (which name their instance in the spec); children: not Kopf.
+    assert kopf_watched == {
+        ("litemaas.io", "litemaases"),
+        ("litemaas.io", "litemaasbackups"),
+        ("litemaas.io", "litemaasrestores"),
+    }, kopf_watched
     own = {(KINDS[k].api_version.rpartition("/")[0], KINDS[k].plural) for k in WATCHED_KINDS}
-    assert len(own) == 10, own  # ten child kinds (Secrets among them)
+    assert len(own) == 11, own  # eleven child kinds (Secrets and Jobs among them)
     for group, plural in kopf_watched | own:
         for verb in ("list", "watch"):
             assert (group, plural, verb) in granted, (group, plural, verb)

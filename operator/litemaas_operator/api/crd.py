@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from . import backup
 from .identity import (
     API_VERSION,
     GROUP,
@@ -190,3 +191,129 @@ def crd_manifest() -> dict[str, Any]:
             ],
         },
     }
+
+
+def _column(name: str, path: str, kind: str = "string", priority: int = 0) -> dict[str, Any]:
+    column: dict[str, Any] = {"name": name, "type": kind, "jsonPath": path}
+    if priority:
+        column["priority"] = priority
+    return column
+
+
+def resource_crd(
+    kind: str,
+    plural: str,
+    singular: str,
+    short_names: list[str],
+    spec_model: type,
+    status_model: type,
+    columns: list[dict[str, Any]],
+    description: str,
+) -> dict[str, Any]:
+    """The CRD of one more namespaced kind of the group (LiteMaaSBackup, LiteMaaSRestore).
+
+    The spec is immutable: a backup or restore is the record of one request, not a desired
+    state that could move.
+    """
+    spec_schema = openapi_schema(spec_model)
+    status_schema = openapi_schema(status_model)
+    spec_schema["x-kubernetes-validations"] = [
+        {"rule": "self == oldSelf", "message": "spec is immutable; create a new object instead"}
+    ]
+    status_schema["description"] = "Observed state, written by the operator."
+    return {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {
+            "name": f"{plural}.{GROUP}",
+            "labels": {"app.kubernetes.io/name": "litemaas-operator"},
+        },
+        "spec": {
+            "group": GROUP,
+            "names": {
+                "kind": kind,
+                "listKind": f"{kind}List",
+                "plural": plural,
+                "singular": singular,
+                "shortNames": short_names,
+                "categories": ["litemaas"],
+            },
+            "scope": "Namespaced",
+            "versions": [
+                {
+                    "name": VERSION,
+                    "served": True,
+                    "storage": True,
+                    "subresources": {"status": {}},
+                    "additionalPrinterColumns": columns,
+                    "schema": {
+                        "openAPIV3Schema": {
+                            "type": "object",
+                            "description": description,
+                            "required": ["spec"],
+                            "properties": {
+                                "apiVersion": {"type": "string"},
+                                "kind": {"type": "string"},
+                                "metadata": {"type": "object"},
+                                "spec": spec_schema,
+                                "status": status_schema,
+                            },
+                        }
+                    },
+                }
+            ],
+        },
+    }
+
+
+def backup_crd_manifest() -> dict[str, Any]:
+    """The CRD of ``LiteMaaSBackup``."""
+    return resource_crd(
+        backup.BACKUP_KIND,
+        backup.BACKUP_PLURAL,
+        backup.BACKUP_SINGULAR,
+        backup.BACKUP_SHORT_NAMES,
+        backup.LiteMaaSBackupSpec,
+        backup.LiteMaaSBackupStatus,
+        [
+            _column("Instance", ".spec.instance"),
+            _column("Reason", ".spec.reason"),
+            _column("Phase", ".status.phase"),
+            _column("Completed", ".status.completionTime", "date", priority=1),
+            _column("Message", ".status.message", priority=1),
+            _column("Age", ".metadata.creationTimestamp", "date"),
+        ],
+        f"{backup.BACKUP_KIND} is one pg_dump backup of a LiteMaaS instance's two databases "
+        f"({API_VERSION}).",
+    )
+
+
+def restore_crd_manifest() -> dict[str, Any]:
+    """The CRD of ``LiteMaaSRestore``."""
+    return resource_crd(
+        backup.RESTORE_KIND,
+        backup.RESTORE_PLURAL,
+        backup.RESTORE_SINGULAR,
+        backup.RESTORE_SHORT_NAMES,
+        backup.LiteMaaSRestoreSpec,
+        backup.LiteMaaSRestoreStatus,
+        [
+            _column("Instance", ".spec.instance"),
+            _column("Backup", ".spec.backup"),
+            _column("Phase", ".status.phase"),
+            _column("Message", ".status.message", priority=1),
+            _column("Age", ".metadata.creationTimestamp", "date"),
+        ],
+        f"{backup.RESTORE_KIND} loads a LiteMaaSBackup into its instance, with the backend, "
+        f"LiteLLM and Redis stopped meanwhile ({API_VERSION}).",
+    )
+
+
+def crd_manifests() -> list[dict[str, Any]]:
+    """Every CRD of the group: LiteMaaS, LiteMaaSBackup, LiteMaaSRestore."""
+    return [crd_manifest(), backup_crd_manifest(), restore_crd_manifest()]
+
+
+def crd_filename(crd: dict[str, Any]) -> str:
+    """``<group>_<plural>.yaml``, the file name of a CRD in crds/ and the OLM bundle."""
+    return f"{crd['spec']['group']}_{crd['spec']['names']['plural']}.yaml"

@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, WithJsonSchema, field_validator, model_validator
 
+from .backup import BackupSpec
 from .base import (
     DNS_LABEL,
     DNS_SUBDOMAIN,
@@ -699,6 +700,7 @@ class LiteMaaSSpec(SpecModel):
     secrets: SecretsSpec = Field(default_factory=SecretsSpec)
     network_policy: NetworkPolicySpec = Field(default_factory=NetworkPolicySpec)
     upgrade: UpgradeSpec = Field(default_factory=UpgradeSpec)
+    backup: BackupSpec = Field(default_factory=BackupSpec)
     image_pull_secrets: list[ResourceName] | None = Field(
         default=None,
         max_length=16,

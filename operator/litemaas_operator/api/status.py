@@ -6,6 +6,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
+from .backup import BackupStatus
 from .base import Model
 
 # metav1.Condition's reason format, so kstatus, Argo CD and `kubectl wait` accept it.
@@ -53,6 +54,9 @@ class LiteMaaSStatus(Model):
     version: str | None = None
     platform: Literal["openshift", "kubernetes"] | None = None
     urls: URLs | None = None
+    backup: BackupStatus | None = Field(
+        default=None, description="Latest backup outcomes and the next scheduled backup."
+    )
     components: dict[str, ComponentStatus] | None = Field(
         default=None, description="Replica counts per component (database, redis, ...)."
     )

@@ -15,7 +15,9 @@ from pydantic import ValidationError
 
 from ..api.spec import LiteMaaSSpec
 from ..facts import Instance
+from ..render.backup import claim_name as backup_claim_name
 from ..render.names import Names
+from .backups import release_deleted_backups
 from .groups import sync_groups
 from .kube import ApiError, Kube
 from .oauthclients import prune_oauth_clients
@@ -45,6 +47,8 @@ async def cleanup(kube: Kube, body: dict[str, Any]) -> list[str]:
         kube, "OAuthClient", prune_oauth_clients(kube, instance, meta["uid"], set())
     )
     done += [f"OAuthClient/{name}" for name in clients or []]
+    # Backups being deleted wait for a prune no loop will run any more: let them go.
+    done += await release_deleted_backups(kube, instance)
     writes = await _served(kube, "Group", sync_groups(kube, instance, {}))
     if writes:
         done.append(f"{writes} group membership change(s)")
@@ -57,6 +61,7 @@ async def cleanup(kube: Kube, body: dict[str, Any]) -> list[str]:
         for kind, name in (
             ("PersistentVolumeClaim", names.postgres_pvc),
             ("PersistentVolumeClaim", names.backend_backup),
+            ("PersistentVolumeClaim", backup_claim_name(instance)),
             ("Secret", names.credentials),
         ):
             if await kube.delete(kind, name, instance.namespace):

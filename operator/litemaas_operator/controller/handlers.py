@@ -19,7 +19,7 @@ from typing import Any
 import kopf
 
 from ..api import GROUP, PLURAL, VERSION
-from . import metrics
+from . import backup_watch, metrics
 from .cleanup import cleanup
 from .failures import REASON as FAILURE_REASON
 from .failures import failure_status, is_transition
@@ -29,6 +29,7 @@ from .registry import REGISTRY
 from .watches import Watches
 
 log = logging.getLogger(__name__)
+WATCHES = (backup_watch,)  # imported for its Kopf handlers on LiteMaaSBackup and LiteMaaSRestore
 FINALIZER = "litemaas.io/finalizer"
 DEBOUNCE_SECONDS = 0.3
 MAX_BACKOFF_SECONDS = 60.0

@@ -59,6 +59,9 @@ KINDS: dict[str, Kind] = {
     "StorageClass": Kind("storage.k8s.io/v1", "storageclasses", namespaced=False),
     "IngressConfig": Kind("config.openshift.io/v1", "ingresses", namespaced=False),
     "LiteMaaS": Kind(f"{GROUP}/{VERSION}", PLURAL),
+    "Job": Kind("batch/v1", "jobs"),
+    "LiteMaaSBackup": Kind(f"{GROUP}/{VERSION}", "litemaasbackups"),
+    "LiteMaaSRestore": Kind(f"{GROUP}/{VERSION}", "litemaasrestores"),
 }
 
 

@@ -28,6 +28,7 @@ from .apply import (
     stamped,
     with_owner,
 )
+from .backups import BackupController
 from .conditions import Observation, compute_status, status_changed
 from .data_keys import fold_rotation, report_rotation
 from .gather import gather, served_groups
@@ -47,6 +48,7 @@ STATUS_KEYS = (
     "conditions",
     "urls",
     "components",
+    "backup",
 )
 
 
@@ -187,9 +189,15 @@ class Reconciler:
         apply_errors: list[str] = []
         desired: list[dict[str, Any]] = []
         resize = Resize()
+        backups: BackupController | None = None
         if gathered.facts is not None:
             facts = replace(gathered.facts, rollout=upgrade.targets)
             state = desired_state(spec, facts, instance)
+            # Backups and restores: the backup volume, and the writers stopped for a restore.
+            backups = await BackupController.prepare(
+                self.kube, body, spec, instance, gathered.facts.platform
+            )
+            state.objects = backups.render(state.objects)
             endpoints = state.endpoints
             problems += state.problems
             owner = owner_reference(body)
@@ -239,6 +247,9 @@ class Reconciler:
                 await sync_groups(self.kube, instance, state.groups)
         mode = resolve_auth_mode(spec, gathered.facts) if gathered.facts else "oidc"
         components = observe(spec, names, live, auth_state(mode, live, names, desired, problems))
+        if backups is not None:
+            components = await backups.act(live, components)
+            outcome.requeue_after = backups.requeue_after
         components = resize.fold(components)
         components = upgrades.fold(components, upgrade)
         components = fold_rotation(components, gathered.facts)
@@ -257,6 +268,8 @@ class Reconciler:
             apply_errors=apply_errors,
         )
         status = compute_status(obs, body.get("status"))
+        if backups is not None:
+            backups.decorate(status, body.get("status"))
         status = await report_resizing(self.kube, body, status, resize)
         status = await upgrades.report_upgrade(self.kube, body, status, upgrade)
         status = report_rotation(status, gathered.facts, generation, body.get("status"))

@@ -37,7 +37,8 @@ log = logging.getLogger(__name__)
 MANAGED_SELECTOR = f"app.kubernetes.io/managed-by={MANAGED_BY}"
 INSTANCE_LABEL = "app.kubernetes.io/instance"
 # Every kind the operator creates in a CR's namespace, watched with MANAGED_SELECTOR.
-CHILD_KINDS: tuple[str, ...] = NAMESPACED_KINDS
+# Jobs too: the backup, restore and prune Jobs wake their instance when they finish.
+CHILD_KINDS: tuple[str, ...] = tuple(dict.fromkeys((*NAMESPACED_KINDS, "Job")))
 # Watched without a selector, in namespaces of CRs that read one.
 REFERENCED_KIND = "Secret"
 # What these watches need ``list`` and ``watch`` on (the RBAC test reads it).
