@@ -11,6 +11,13 @@
 #   hack/tools.sh all              all of them
 #   hack/tools.sh path NAME        print the binary's path (exit 1 if it is not built)
 #   hack/tools.sh path olm-crds    OLM's CRD directory (exit 1 if it is not there)
+#   hack/tools.sh prometheus       promtool and prometheus (prometheus/prometheus cmd/promtool,
+#                                  cmd/prometheus; tags remove_all_sd: static, file and http
+#                                  discovery only)                         -> <cache>/prometheus-<ver>/
+#   hack/tools.sh promtool         promtool alone (what the unit tests need)
+#   hack/tools.sh prometheus-crds  prometheus-operator's CRDs (example/prometheus-operator-crd of
+#                                  its module)                             -> <cache>/prometheus-operator-<ver>/crds
+#   hack/tools.sh path prometheus|promtool|prometheus-crds
 #
 # A build is reused while the binary exists. Logs go to <cache>/logs/.
 set -euo pipefail
@@ -21,6 +28,12 @@ OPERATOR_API_VERSION=v0.45.0
 # olm, catalog and opm against one set of dependencies, and opm's version is OLM's.
 OLM_VERSION=v0.46.0
 OPM_VERSION=v1.73.0
+# The Go module of Prometheus 3.16.0 (its VERSION file). Without remove_all_sd the build also
+# compiles every cloud's service discovery (AWS, Azure, GCE, Kubernetes...): see docs/monitoring.md
+# for the cold build figures of both. PROMETHEUS_TAGS= (empty) builds the full set.
+PROMETHEUS_VERSION=v0.316.0
+PROMETHEUS_TAGS=${PROMETHEUS_TAGS-remove_all_sd}
+PROMETHEUS_OPERATOR_VERSION=v0.90.1
 CACHE=${LITEMAAS_CACHE:-$HOME/.cache/litemaas-operator}
 export GOTOOLCHAIN=${GOTOOLCHAIN:-local} CGO_ENABLED=0
 # A build cache of our own: builds of other tools sharing the default cache at the same time
@@ -136,22 +149,75 @@ fetch_olm_crds() {
 build_opm() { build_olm_bins opm && "$(olm_dir)/bin/opm" version; }
 build_olm() { build_olm_bins opm olm catalog && fetch_olm_crds; }
 
+prom_dir() { echo "$CACHE/prometheus-$PROMETHEUS_VERSION${PROMETHEUS_TAGS:+-${PROMETHEUS_TAGS//,/-}}"; }
+prom_crds_dir() { echo "$CACHE/prometheus-operator-$PROMETHEUS_OPERATOR_VERSION/crds"; }
+
+# build_prometheus CMD...: `go install` of cmd/promtool and/or cmd/prometheus at one version, in
+# one command (one dependency graph, one compile of what they share), timed. No web UI assets
+# (tag builtinassets): the HTTP API the tests query is all there is.
+build_prometheus() {
+  local W b missing=() pkgs=() start=$SECONDS mod=github.com/prometheus/prometheus
+  W=$(prom_dir)
+  for b in "$@"; do [[ -x $W/$b ]] || missing+=("$b"); done
+  if ((${#missing[@]} == 0)); then
+    log "$*: reusing $W"
+    return
+  fi
+  for b in "${missing[@]}"; do pkgs+=("$mod/cmd/$b@$PROMETHEUS_VERSION"); done
+  mkdir -p "$W" "$CACHE/logs"
+  local logf="$CACHE/logs/prometheus-build.log" v=github.com/prometheus/common/version
+  local ld="-s -w -X $v.Version=$(prom_semver) -X $v.Branch=HEAD -X $v.Revision=$PROMETHEUS_VERSION"
+  log "${missing[*]}: building $PROMETHEUS_VERSION, tags '${PROMETHEUS_TAGS}' (log: $logf)"
+  if ! GOBIN=$W go install -trimpath -tags "$PROMETHEUS_TAGS" -ldflags "$ld" "${pkgs[@]}" \
+    >"$logf" 2>&1; then
+    tail -n 30 "$logf" >&2
+    log "${missing[*]}: FAILED"
+    return 1
+  fi
+  log "${missing[*]}: built in $((SECONDS - start))s"
+}
+
+# v0.316.0 -> 3.16.0 (the module's minor is Prometheus' major*100 + minor).
+prom_semver() {
+  local minor=${PROMETHEUS_VERSION#v0.} patch
+  patch=${minor#*.}
+  minor=${minor%%.*}
+  echo "$((minor / 100)).$((minor % 100)).$patch"
+}
+
+# The CRDs of ServiceMonitor, PodMonitor, PrometheusRule... from the module's example directory
+# (downloaded into the Go module cache; nothing is committed).
+fetch_prometheus_crds() {
+  local W D
+  W=$(prom_crds_dir)
+  if [[ -s $W/monitoring.coreos.com_prometheusrules.yaml ]]; then return; fi
+  mkdir -p "$W"
+  D=$(gomoddir "github.com/prometheus-operator/prometheus-operator@$PROMETHEUS_OPERATOR_VERSION")
+  install -m 0644 "$D"/example/prometheus-operator-crd/monitoring.coreos.com_*.yaml "$W/"
+  log "prometheus-operator $PROMETHEUS_OPERATOR_VERSION: CRDs copied to $W"
+}
+
 case ${1:-} in
   helm) build_helm ;;
   operator-verify) build_verify ;;
   opm) build_opm ;;
   olm) build_olm ;;
-  all) build_helm; build_verify; build_olm ;;
+  prometheus) build_prometheus promtool prometheus && fetch_prometheus_crds ;;
+  promtool) build_prometheus promtool ;;
+  prometheus-crds) fetch_prometheus_crds ;;
+  all) build_helm; build_verify; build_olm; build_prometheus promtool prometheus; fetch_prometheus_crds ;;
   path)
     case ${2:-} in
       helm) p=$(helm_path) ;;
       operator-verify) p=$(verify_path) ;;
       opm | olm | catalog) p=$(olm_dir)/bin/$2 ;;
       olm-crds) p=$(olm_dir)/crds; [[ -s $p/openshift/apiservers.crd.yaml ]] || { echo "$p"; exit 1; }; echo "$p"; exit 0 ;;
-      *) echo "usage: $0 path helm|operator-verify|opm|olm|catalog|olm-crds" >&2; exit 2 ;;
+      promtool | prometheus) p=$(prom_dir)/$2 ;;
+      prometheus-crds) p=$(prom_crds_dir); [[ -s $p/monitoring.coreos.com_prometheusrules.yaml ]] || { echo "$p"; exit 1; }; echo "$p"; exit 0 ;;
+      *) echo "usage: $0 path helm|operator-verify|opm|olm|catalog|olm-crds|promtool|prometheus|prometheus-crds" >&2; exit 2 ;;
     esac
     echo "$p"
     [[ -x $p ]]
     ;;
-  *) sed -n '2,15p' "$0" >&2; exit 2 ;;
+  *) sed -n '2,20p' "$0" >&2; exit 2 ;;
 esac

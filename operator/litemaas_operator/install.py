@@ -26,6 +26,7 @@ from .admission import policies
 from .api import GROUP, PLURAL, VERSION, LiteMaaSSpec
 from .api.backup import BACKUP_PLURAL, RESTORE_PLURAL
 from .api.crd import backup_crd_manifest, crd_filename, crd_manifest, restore_crd_manifest
+from .monitoring import install as monitoring
 from .render import pods
 
 NAME = "litemaas-operator"
@@ -53,6 +54,8 @@ CHILDREN: list[tuple[str, list[str]]] = [
     ("apps", ["deployments", "statefulsets"]),
     ("networking.k8s.io", ["ingresses", "networkpolicies"]),
     ("route.openshift.io", ["routes"]),
+    # spec.monitoring (render/monitoring.py).
+    ("monitoring.coreos.com", ["servicemonitors", "podmonitors"]),
     # Backup, restore and prune Jobs (spec.backup, LiteMaaSBackup, LiteMaaSRestore).
     ("batch", ["jobs"]),
 ]
@@ -268,6 +271,7 @@ def kustomize_files() -> dict[str, list[dict[str, Any]]]:
             *user_roles(),
         ],
         "deployment.yaml": [deployment],
+        "metrics-service.yaml": [monitoring.metrics_service(NAME, NAMESPACE, LABELS, METRICS_PORT)],
         "admission-policies.yaml": policies(OPERATOR_USERNAME),
     }
 
@@ -507,6 +511,7 @@ def helm_values() -> dict[str, Any]:
         "tolerations": [],
         "affinity": {},
         "fullnameOverride": "",
+        "monitoring": monitoring.helm_values(),
     }
 
 
@@ -535,6 +540,7 @@ VALUES_COMMENTS = {
     "tolerations": "Scheduling of the operator pod.",
     "affinity": "Scheduling of the operator pod.",
     "fullnameOverride": "Name of the operator's objects; default: the release's name.",
+    "monitoring": monitoring.VALUES_COMMENT,
 }
 
 
@@ -947,6 +953,7 @@ def generated_files(root: Path) -> dict[str, str]:
     files[f"bundle/manifests/{GROUP}_{PLURAL}.yaml"] = _yaml([crd_manifest()])
     files["bundle/metadata/annotations.yaml"] = _yaml([{"annotations": BUNDLE_ANNOTATIONS}])
     files["bundle/bundle.Dockerfile"] = bundle_dockerfile()
+    files |= monitoring.generated_files(NAME, NAMESPACE, LABELS, METRICS_PORT, _yaml, HELM_HEADER)
     # The file-based catalog carries bundle/manifests/ inline; last, so it sees every file
     # of the bundle (catalog.py imports this module, hence the late import).
     from .catalog import catalog_files

@@ -79,6 +79,11 @@ def test_annotations_and_dockerfile_agree() -> None:
             "litemaas.io_litemaases.yaml",
             "litemaas.io_litemaasbackups.yaml",
             "litemaas.io_litemaasrestores.yaml",
+            # The operator's monitoring (monitoring/install.py).
+            "litemaas-operator-metrics_v1_service.yaml",
+            "litemaas-operator_monitoring.coreos.com_v1_servicemonitor.yaml",
+            "litemaas-operator_monitoring.coreos.com_v1_prometheusrule.yaml",
+            "litemaas-operator-dashboard_v1_configmap.yaml",
         ]
     )
 

@@ -127,7 +127,12 @@ def test_watched_namespaces_get_roles_and_no_cluster_wide_child_rights() -> None
 
 
 def test_toggles_leave_out_crd_and_rbac() -> None:
-    docs = render("crds.install=false", "rbac.create=false", "admissionPolicies.enabled=false")
+    docs = render(
+        "crds.install=false",
+        "rbac.create=false",
+        "admissionPolicies.enabled=false",
+        "monitoring.service.enabled=false",
+    )
     kinds = {d["kind"] for d in docs}
     assert kinds == {"ServiceAccount", "Deployment"}
 

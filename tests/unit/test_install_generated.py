@@ -105,7 +105,8 @@ def test_every_watch_is_granted_list_and_watch() -> None:
         ("litemaas.io", "litemaasrestores"),
     }, kopf_watched
     own = {(KINDS[k].api_version.rpartition("/")[0], KINDS[k].plural) for k in WATCHED_KINDS}
-    assert len(own) == 11, own  # eleven child kinds (Secrets and Jobs among them)
+    # 13 child kinds, ServiceMonitor and PodMonitor among them
+    assert len(own) == 13, own
     for group, plural in kopf_watched | own:
         for verb in ("list", "watch"):
             assert (group, plural, verb) in granted, (group, plural, verb)

@@ -23,6 +23,7 @@ from .base import (
     SpecModel,
     Workload,
 )
+from .monitoring import MonitoringSpec
 
 DEFAULT_VERSION = "0.5.0"
 # The version is an image tag and the app.kubernetes.io/version label value: no '+' build
@@ -700,6 +701,7 @@ class LiteMaaSSpec(SpecModel):
     secrets: SecretsSpec = Field(default_factory=SecretsSpec)
     network_policy: NetworkPolicySpec = Field(default_factory=NetworkPolicySpec)
     upgrade: UpgradeSpec = Field(default_factory=UpgradeSpec)
+    monitoring: MonitoringSpec = Field(default_factory=MonitoringSpec)
     backup: BackupSpec = Field(default_factory=BackupSpec)
     image_pull_secrets: list[ResourceName] | None = Field(
         default=None,

@@ -29,6 +29,9 @@ NAMESPACED_KINDS = (
     "Ingress",
     "NetworkPolicy",
     "Route",
+    # spec.monitoring (render/monitoring.py), where monitoring.coreos.com/v1 is served.
+    "ServiceMonitor",
+    "PodMonitor",
 )
 
 

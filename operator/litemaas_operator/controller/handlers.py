@@ -124,12 +124,14 @@ async def reconcile_loop(
                 await _report_failure(body, err, failures, logger)
                 delay, backoff = backoff, min(backoff * 2, MAX_BACKOFF_SECONDS)
                 failed = True
+            metrics.INSTANCE_METRICS.reconciled(key, not failed, delay)
             # After a failure the backoff is served in full: child events must not turn a
             # failing CR into a hot loop.
             await _wait(trigger, stopped, delay, wake_on_trigger=not failed)
             await asyncio.sleep(DEBOUNCE_SECONDS)  # coalesce a burst of child events
     finally:
         metrics.INSTANCES.dec()
+        metrics.INSTANCE_METRICS.forget(key)
         if was_ready:
             metrics.READY.dec()
 

@@ -59,6 +59,8 @@ KINDS: dict[str, Kind] = {
     "StorageClass": Kind("storage.k8s.io/v1", "storageclasses", namespaced=False),
     "IngressConfig": Kind("config.openshift.io/v1", "ingresses", namespaced=False),
     "LiteMaaS": Kind(f"{GROUP}/{VERSION}", PLURAL),
+    "ServiceMonitor": Kind("monitoring.coreos.com/v1", "servicemonitors"),
+    "PodMonitor": Kind("monitoring.coreos.com/v1", "podmonitors"),
     "Job": Kind("batch/v1", "jobs"),
     "LiteMaaSBackup": Kind(f"{GROUP}/{VERSION}", "litemaasbackups"),
     "LiteMaaSRestore": Kind(f"{GROUP}/{VERSION}", "litemaasrestores"),

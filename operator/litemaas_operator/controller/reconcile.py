@@ -15,10 +15,10 @@ from pydantic import ValidationError
 
 from ..api.spec import LiteMaaSSpec
 from ..facts import Instance
-from ..render import desired_state
+from ..render import desired_state, monitoring
 from ..render.endpoints import Problem, resolve_auth_mode
 from ..render.names import Names, instance_selector
-from . import metrics, upgrades
+from . import metrics, observability, upgrades
 from .apply import (
     NAMESPACED_KINDS,
     key,
@@ -131,6 +131,7 @@ class Reconciler:
 
     async def write_status(self, body: dict[str, Any], status: dict[str, Any]) -> bool:
         """Patch the status subresource if anything changed; True if it wrote."""
+        await observability.status_computed(self.kube, body, status)  # metrics, Events
         old = body.get("status") or {}
         if not status_changed(old, status) and not any(
             k in old and k not in status for k in STATUS_KEYS
@@ -193,6 +194,7 @@ class Reconciler:
         if gathered.facts is not None:
             facts = replace(gathered.facts, rollout=upgrade.targets)
             state = desired_state(spec, facts, instance)
+            state.objects += monitoring.build(spec, instance, served, facts.platform)
             # Backups and restores: the backup volume, and the writers stopped for a restore.
             backups = await BackupController.prepare(
                 self.kube, body, spec, instance, gathered.facts.platform
@@ -273,6 +275,7 @@ class Reconciler:
         status = await report_resizing(self.kube, body, status, resize)
         status = await upgrades.report_upgrade(self.kube, body, status, upgrade)
         status = report_rotation(status, gathered.facts, generation, body.get("status"))
+        status = observability.report(status, spec, served, body.get("status"))
         outcome.status_written = await self.write_status(body, status)
         outcome.ready = status["phase"] == "Ready"
         outcome.problems = problems
