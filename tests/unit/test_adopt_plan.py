@@ -1,0 +1,187 @@
+"""Adoption's detection and plan, from installs shaped like upstream's Kustomize and Helm output.
+
+Pure: each test lays the found objects out as a read of the namespace would give them.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from litemaas_operator.adopt.detect import Found, RefusedError, detect
+from litemaas_operator.adopt.plan import describe, plan
+from litemaas_operator.api import LiteMaaSSpec
+from support.upstream import (
+    Values,
+    bound,
+    helm_install,
+    kustomize_install,
+    kustomize_namespace_labels,
+    oauth_client,
+    statefulset_claims,
+)
+
+NS = "team"
+
+
+def kustomize_found(v: Values, **kw: object) -> Found:
+    objs = kustomize_install(v, **kw)  # type: ignore[arg-type]
+    objs = bound(
+        objs + statefulset_claims(objs),
+        {"postgres-storage-postgres-0": "pv-pg", "backend-backup": "pv-backup"},
+    )
+    groups = [
+        {"metadata": {"name": "litemaas-admins"}, "users": ["alice", "carol"]},
+        {"metadata": {"name": "litemaas-users"}, "users": ["dave"]},
+    ]
+    return Found.from_items(NS, objs, [oauth_client(v)], groups, kustomize_namespace_labels(v))
+
+
+def helm_found(v: Values, release: str = "prod", **kw: object) -> Found:
+    objs = helm_install(v, release, **kw)  # type: ignore[arg-type]
+    full = release if "litemaas" in release else f"{release}-litemaas"
+    objs = bound(
+        objs + statefulset_claims(objs),
+        {f"data-{full}-postgresql-0": "pv-pg", f"{full}-backend-backup": "pv-backup"},
+    )
+    return Found.from_items(NS, objs)
+
+
+def test_kustomize_settings_and_credentials() -> None:
+    v = Values(NS)
+    d = detect(kustomize_found(v))
+    s = d.settings
+    assert d.layout.flavour == "kustomize"
+    # The backend runs `:latest` (the guide's defect): the version comes from the Namespace.
+    assert (s.version, s.version_source) == ("0.4.0", f"Namespace/{NS} label")
+    assert s.frontend_host == f"litemaas-{NS}.apps.example.com"
+    assert s.litellm_host == f"litellm-{NS}.apps.example.com"
+    assert (s.auth_mode, s.oauth_client_id) == ("oauthclient", "litemaas-oauth-client")
+    assert s.initial_admin_users == ["alice", "bob"]
+    assert s.redis is True
+    assert (s.database_size, s.backup_size) == ("10Gi", "5Gi")
+    assert d.postgres_claim == "postgres-storage-postgres-0"
+    assert (d.postgres_volume, d.backup_volume) == ("pv-pg", "pv-backup")
+    assert d.oauth_client == "litemaas-oauth-client"
+    values = {k: val for k, (val, _) in d.credentials.items()}
+    assert values == {
+        "postgres-password": v.pg_password,
+        "jwt-secret": v.jwt_secret,
+        "oauth-client-secret": v.oauth_client_secret,
+        "admin-api-keys": v.admin_api_key,
+        "litellm-master-key": v.litellm_api_key,
+        "backend-encryption-key": v.litellm_master_key,
+        "litellm-ui-password": v.ui_password,
+        # No salt key was ever set: LiteLLM encrypted with its master key, so the salt key the
+        # operator sets must be that value.
+        "litellm-salt-key": v.litellm_api_key,
+    }
+
+
+def test_kustomize_plan_cr_is_valid_and_complete() -> None:
+    v = Values(NS)
+    p = plan(detect(kustomize_found(v)), "litemaas")
+    spec = p.cr["spec"]
+    LiteMaaSSpec.model_validate(spec)
+    assert spec["version"] == "0.4.0"
+    assert spec["auth"] == {"mode": "oauthclient", "initialAdminUsers": ["alice", "bob"]}
+    assert spec["routing"]["frontend"]["host"] == f"litemaas-{NS}.apps.example.com"
+    assert spec["routing"]["litellm"]["host"] == f"litellm-{NS}.apps.example.com"
+    assert spec["redis"] == {"enabled": True}
+    assert spec["database"]["storage"]["size"] == "10Gi"
+    assert spec["backend"]["backupStorage"]["size"] == "5Gi"
+    assert spec["groups"] == {
+        "manage": True,
+        "admins": ["alice", "carol"],
+        "readonly": [],
+        "users": ["dave"],
+    }
+    assert p.generated == ["redis-password", "config-hash-key"]
+    old = dict(p.replaced)
+    assert old["StatefulSet/postgres"] == "StatefulSet/litemaas-postgres"
+    assert old["PersistentVolumeClaim/postgres-storage-postgres-0"] == (
+        "PersistentVolumeClaim/data-litemaas-postgres-0"
+    )
+    # The Route `litemaas` keeps its name (the CR is called litemaas): re-created in place.
+    assert old["Route/litemaas"].startswith("Route/litemaas (same name")
+    assert any(k.startswith("OAuthClient/litemaas-oauth-client") for k in old)
+    assert any("PersistentVolume/pv-pg" in k for k in p.kept)
+    # Every object of the old install has a fate.
+    fates = set(old) | {d.split(" ")[0] for d in p.deleted}
+    assert {str(r) for r in p.detected.present} <= fates
+    text = describe(p)
+    assert "Expected downtime" in text and "auth mode:           oauthclient" in text
+    for secret in p.credential_values().values():
+        assert secret not in text, "a credential value was printed"
+
+
+def test_helm_serviceaccount_release() -> None:
+    v = Values(NS)
+    d = detect(helm_found(v))
+    s = d.settings
+    assert (d.layout.flavour, d.layout.release) == ("helm", "prod")
+    assert s.version == "0.4.0" and s.version_source.endswith("image tag")
+    assert s.auth_mode == "serviceaccount"
+    assert s.frontend_host == f"prod-litemaas-{NS}.apps.example.com"
+    assert s.initial_admin_users == ["alice", "bob"]  # from the chart's ConfigMap
+    assert d.postgres_claim == "data-prod-litemaas-postgresql-0"
+    assert s.database_size == "20Gi"
+    assert "oauth-client-secret" not in d.credentials
+    p = plan(d, "litemaas")
+    LiteMaaSSpec.model_validate(p.cr["spec"])
+    assert p.cr["spec"]["auth"]["mode"] == "serviceaccount"
+    assert "oauth-client-secret" in p.generated
+
+
+def test_helm_release_named_litemaas_collides_with_operator_names() -> None:
+    v = Values(NS)
+    p = plan(detect(helm_found(v, release="litemaas")), "litemaas")
+    old = dict(p.replaced)
+    # Helm's backend Deployment and backup PVC carry the very names the operator uses.
+    assert old["Deployment/litemaas-backend"].startswith("Deployment/litemaas-backend (same")
+    # ... and the backup claim is simply taken over, not re-created.
+    assert "PersistentVolumeClaim/litemaas-backend-backup" not in old
+    assert any(k.startswith("PersistentVolumeClaim/litemaas-backend-backup (same") for k in p.kept)
+    bind = next(st for st in p.steps if st.id == "bind")
+    assert "litemaas-backend-backup" not in bind.description
+
+
+def test_redis_off_is_read() -> None:
+    d = detect(helm_found(Values(NS), redis=False))
+    assert d.settings.redis is False
+    assert plan(d).cr["spec"]["redis"] == {"enabled": False}
+
+
+def test_nothing_there_is_refused() -> None:
+    with pytest.raises(RefusedError, match="no LiteMaaS install recognised"):
+        detect(Found.from_items(NS, []))
+
+
+@pytest.mark.parametrize("gone", ["backend-secret", "postgres"])
+def test_half_kustomize_install_names_what_is_missing(gone: str) -> None:
+    found = kustomize_found(Values(NS))
+    for kind in ("Secret", "StatefulSet", "Service"):
+        found.objects.get(kind, {}).pop(gone, None)
+    with pytest.raises(RefusedError, match=rf"half Kustomize-guide install.*{gone}"):
+        detect(found)
+
+
+def test_missing_postgres_claim_is_refused() -> None:
+    found = kustomize_found(Values(NS))
+    found.objects["PersistentVolumeClaim"].pop("postgres-storage-postgres-0")
+    with pytest.raises(RefusedError, match="PersistentVolumeClaim/postgres-storage-postgres-0"):
+        detect(found)
+
+
+def test_two_installs_need_a_choice() -> None:
+    v = Values(NS)
+    objs = kustomize_install(v) + helm_install(v, "prod")
+    found = Found.from_items(NS, objs + statefulset_claims(objs))
+    with pytest.raises(RefusedError, match="more than one install"):
+        detect(found)
+    assert detect(found, "helm", "prod").layout.release == "prod"
+    assert detect(found, "kustomize").layout.flavour == "kustomize"
+
+
+def test_asked_for_helm_but_only_kustomize() -> None:
+    with pytest.raises(RefusedError, match="0 Helm releases"):
+        detect(kustomize_found(Values(NS)), "helm")
