@@ -19,6 +19,7 @@ from netpol import Cluster, Pod
 from rendering import CREDENTIALS, INSTANCE, find, render
 
 from litemaas_operator.api import LiteMaaSSpec
+from litemaas_operator.controller.apply import NAMESPACED_KINDS, prunable
 from litemaas_operator.controller.conditions import ComponentState, Observation, compute_status
 from litemaas_operator.controller.data_keys import (
     credentials_lost,
@@ -368,3 +369,14 @@ def test_lost_credentials_stall_naming_the_volume_and_the_runbook():
     assert NAMES.postgres_pvc in stalled["message"]
     assert "docs/credentials.md#credentialslost" in stalled["message"]
     assert "postgres-password" in stalled["message"]
+
+
+def test_the_rotation_job_is_pruned_but_a_job_another_kind_controls_is_not():
+    owned_by_cr = {"kind": "LiteMaaS", "name": INSTANCE.name, "controller": True}
+    owned_by_backup = {"kind": "LiteMaaSBackup", "name": "nightly", "controller": True}
+    live = [
+        {"kind": "Job", "metadata": {"name": JOB, "ownerReferences": [owned_by_cr]}},
+        {"kind": "Job", "metadata": {"name": "backup-1", "ownerReferences": [owned_by_backup]}},
+    ]
+    assert "Job" in NAMESPACED_KINDS
+    assert [o["metadata"]["name"] for o in prunable(live, set(), set())] == [JOB]

@@ -29,9 +29,8 @@ NAMESPACED_KINDS = (
     "Ingress",
     "NetworkPolicy",
     "Route",
-    # spec.monitoring (render/monitoring.py), where monitoring.coreos.com/v1 is served.
-    "ServiceMonitor",
-    "PodMonitor",
+    # The database password-rotation Job (render/password_rotation.py).
+    "Job",
 )
 
 
@@ -122,6 +121,11 @@ def prunable(
             continue
         if obj["kind"] == "PersistentVolumeClaim":
             continue  # volumes are never pruned; only the finalizer deletes them, on opt-in
+        if any(
+            ref.get("controller") and ref.get("kind") != KIND
+            for ref in meta.get("ownerReferences") or []
+        ):
+            continue  # another controller's (a backup's Job): not this reconcile's to remove
         out.append(obj)
     # A deny-all NetworkPolicy goes before the policies that open holes in it: the other way
     # round, traffic the instance still serves is cut off between the deletes.
