@@ -31,6 +31,9 @@ NAMESPACED_KINDS = (
     "Route",
     # The database password-rotation Job (render/password_rotation.py).
     "Job",
+    # spec.monitoring (render/monitoring.py), where monitoring.coreos.com/v1 is served.
+    "ServiceMonitor",
+    "PodMonitor",
 )
 
 
