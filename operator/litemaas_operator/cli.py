@@ -260,6 +260,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_run_arguments(run)
     run.set_defaults(func=cmd_run)
+
+    from .adopt.command import add_parser as add_adopt_parser
+
+    add_adopt_parser(sub)
     return parser
 
 

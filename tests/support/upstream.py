@@ -332,12 +332,20 @@ def oauth_client(v: Values) -> Obj:
     }
 
 
-def helm_install(v: Values, release: str = "prod", redis: bool = True) -> list[Obj]:
-    """What the Helm chart renders for ``release`` (OpenShift, ServiceAccount OAuth, Routes)."""
+def helm_install(
+    v: Values, release: str = "prod", redis: bool = True, hosts: tuple[str, str] | None = None
+) -> list[Obj]:
+    """What the Helm chart renders for ``release`` (OpenShift, ServiceAccount OAuth, Routes).
+
+    ``hosts`` (frontend, LiteLLM) are the chart's ``route.{frontend,litellm}.host``; by default
+    the hosts OpenShift would generate.
+    """
     full = release if "litemaas" in release else f"{release}-litemaas"
     ns, dom = v.namespace, v.domain
     front = f"{full}-{ns}.{dom}"
     llm = f"{full}-litellm-{ns}.{dom}"
+    if hosts:
+        front, llm = hosts
 
     def lab(component: str) -> dict[str, str]:
         return {
