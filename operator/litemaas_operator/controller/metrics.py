@@ -174,10 +174,6 @@ class InstanceMetrics(Collector):
         with self._lock:
             self._states.pop(key, None)
 
-    def keys(self) -> list[Key]:
-        with self._lock:
-            return list(self._states)
-
     def collect(self) -> Iterator[Metric]:
         with self._lock:
             states = {k: replace(v) for k, v in self._states.items()}
