@@ -9,6 +9,10 @@ by the harness (a hostPath PV), and a marker file goes into that PV's directory.
 
 from __future__ import annotations
 
+import base64
+import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -20,6 +24,7 @@ from kubernetes import client
 from harness.waiting import wait_until
 from litemaas_operator.adopt.command import Reader
 from litemaas_operator.cli import main
+from support.crs import client_name
 from support.upstream import (
     Values,
     helm_install,
@@ -70,6 +75,9 @@ def versions(cluster: Any, ns: str) -> dict[str, str]:
             assert data is not None, path
             for item in data.get("items", [data]):
                 meta = item["metadata"]
+                claim = (item.get("spec") or {}).get("claimRef") or {}
+                if path.endswith("/persistentvolumes") and claim.get("namespace") != ns:
+                    continue  # other tests' volumes come and go meanwhile
                 out[f"{path}/{meta['name']}"] = meta["resourceVersion"]
     finally:
         reader.close()
@@ -163,9 +171,6 @@ def test_kustomize_install_dry_run(
             v.ui_password,
         ):
             assert secret not in out + err, "a credential value was printed"
-        # Without --dry-run it still only plans (execution is not there yet), and says so.
-        code, _, err = adopt(cluster, capsys, "-n", namespace)
-        assert code == 3 and "not implemented" in err
         assert versions(cluster, namespace) == before
         assert marker.read_text() == namespace
     finally:
@@ -214,3 +219,190 @@ def test_half_and_unknown_installs_are_refused(
     assert "half Kustomize-guide install" in err
     assert "Secret/backend-secret" in err and "Deployment/frontend" in err
     assert versions(cluster, namespace) == before
+
+
+def _adopt_process(cluster: Any, ns: str, *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "litemaas_operator",
+            "adopt",
+            "-n",
+            ns,
+            "--kubeconfig",
+            str(cluster.kubeconfig),
+            "--timeout",
+            "240",
+            *args,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def _secret_values(core: client.CoreV1Api, name: str, ns: str) -> dict[str, str]:
+    data = core.read_namespaced_secret(name, ns).data or {}
+    return {k: base64.b64decode(val).decode() for k, val in data.items()}
+
+
+def test_kustomize_adoption_survives_sigkill_and_keeps_everything(
+    cluster: Any, namespace: str, operator: Any, crs: Any
+) -> None:
+    v = Values(namespace, domain=cluster.domain, oauth_client_id=f"litemaas-{namespace}")
+    cluster.kubectl(
+        "label",
+        "namespace",
+        namespace,
+        "--overwrite",
+        *(f"{k}={val}" for k, val in kustomize_namespace_labels(v).items()),
+    )
+    install = kustomize_install(v)
+    create(cluster, namespace, install)
+    cluster.kubectl("create", "-f", "-", input=yaml.safe_dump(oauth_client(v)))
+    admins = f"hand-{namespace[-6:]}"
+    cluster.kubectl(
+        "apply",
+        "-f",
+        "-",
+        input=yaml.safe_dump(
+            {
+                "apiVersion": "user.openshift.io/v1",
+                "kind": "Group",
+                "metadata": {"name": "litemaas-admins"},
+                "users": [admins],
+            }
+        ),
+    )
+    pv = bound_volume(cluster, namespace, "postgres-storage-postgres-0")
+    backup_pv = bound_volume(cluster, namespace, "backend-backup")
+    marker = Path(pv.spec.host_path.path) / "pgdata" / "ADOPTION_MARKER"
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    marker.write_text(namespace)
+    front = f"litemaas-{namespace}.{cluster.domain}"
+    llm = f"litellm-{namespace}.{cluster.domain}"
+    try:
+        # Killed right after "stop", then right after "bind": each run resumes the stored plan.
+        for kill_after in ("[3/8]", "[5/8]"):
+            proc = _adopt_process(cluster, namespace)
+            seen = []
+            assert proc.stdout is not None
+            for line in proc.stdout:
+                seen.append(line)
+                if line.startswith(kill_after):
+                    proc.send_signal(signal.SIGKILL)
+                    break
+            proc.wait(timeout=60)
+            assert proc.returncode == -signal.SIGKILL, "".join(seen)
+        proc = _adopt_process(cluster, namespace)
+        out, _ = proc.communicate(timeout=400)
+        assert proc.returncode == 0, out
+        assert "Resuming." in out and "LiteMaaS/litemaas Ready" in out
+
+        with cluster.api_client() as api:
+            core = client.CoreV1Api(api)
+            custom = client.CustomObjectsApi(api)
+            # The operator's PostgreSQL claim is bound to the very same volume, data in place.
+            claim = core.read_namespaced_persistent_volume_claim(
+                "data-litemaas-postgres-0", namespace
+            )
+            assert claim.spec.volume_name == pv.metadata.name
+            assert marker.read_text() == namespace
+            backup = core.read_namespaced_persistent_volume_claim(
+                "litemaas-backend-backup", namespace
+            )
+            assert backup.spec.volume_name == backup_pv.metadata.name
+            assert (
+                core.read_persistent_volume(pv.metadata.name).spec.persistent_volume_reclaim_policy
+                == "Retain"
+            )
+            sts = client.AppsV1Api(api).read_namespaced_stateful_set("litemaas-postgres", namespace)
+            assert sts.spec.volume_claim_templates[0].metadata.name == "data"
+            # Every credential kept its exact value.
+            store = _secret_values(core, "litemaas-credentials", namespace)
+            assert store["postgres-password"] == v.pg_password
+            assert store["jwt-secret"] == v.jwt_secret
+            assert store["oauth-client-secret"] == v.oauth_client_secret
+            assert store["admin-api-keys"] == v.admin_api_key
+            assert store["litellm-master-key"] == v.litellm_api_key
+            assert store["backend-encryption-key"] == v.litellm_master_key
+            assert store["litellm-ui-password"] == v.ui_password
+            assert store["litellm-salt-key"] == v.litellm_api_key
+            # Hosts kept; the operator's OAuthClient redirects to the same frontend host.
+            routes = {
+                r["metadata"]["name"]: r["spec"].get("host")
+                for r in custom.list_namespaced_custom_object(
+                    "route.openshift.io", "v1", namespace, "routes"
+                )["items"]
+            }
+            assert routes == {"litemaas": front, "litemaas-litellm": llm}
+            oc = custom.get_cluster_custom_object(
+                "oauth.openshift.io", "v1", "oauthclients", client_name(namespace)
+            )
+            assert f"https://{front}/api/auth/callback" in oc["redirectURIs"]
+            assert oc["secret"] == v.oauth_client_secret
+            group = custom.get_cluster_custom_object(
+                "user.openshift.io", "v1", "groups", "litemaas-admins"
+            )
+            assert admins in group["users"]
+        # Nothing of the old install is left but what the plan keeps.
+        for obj in install:
+            kind, name = obj["kind"], obj["metadata"]["name"]
+            if (kind, name) == ("Route", "litemaas"):
+                labels = yaml.safe_load(
+                    cluster.kubectl("get", "route", name, "-n", namespace, "-o", "yaml").stdout
+                )["metadata"]["labels"]
+                assert labels["app.kubernetes.io/managed-by"] == "litemaas-operator"
+                continue
+            got = cluster.kubectl("get", kind.lower(), name, "-n", namespace, check=False)
+            assert got.returncode != 0, f"{kind}/{name} left behind"
+        assert (
+            cluster.kubectl(
+                "get", "pvc", "postgres-storage-postgres-0", "-n", namespace, check=False
+            ).returncode
+            != 0
+        )
+        assert cluster.kubectl("get", "oauthclient", v.oauth_client_id, check=False).returncode != 0
+        # A second run finds everything done and changes nothing.
+        proc = _adopt_process(cluster, namespace)
+        out, _ = proc.communicate(timeout=120)
+        assert proc.returncode == 0, out
+        assert "[6/8] remove-clashing: 0 deleted" in out
+        assert "[8/8] cleanup: 0 old object(s) deleted" in out
+    finally:
+        cluster.kubectl("delete", "oauthclient", v.oauth_client_id, "--ignore-not-found")
+
+
+def test_helm_adoption(cluster: Any, namespace: str, operator: Any, crs: Any) -> None:
+    v = Values(namespace, domain=cluster.domain, version="0.5.0")
+    hosts = (f"chat-{namespace[-6:]}.{cluster.domain}", f"llm-{namespace[-6:]}.{cluster.domain}")
+    install = helm_install(v, "prod", hosts=hosts)
+    create(cluster, namespace, install)
+    pv = bound_volume(cluster, namespace, "data-prod-litemaas-postgresql-0")
+    marker = Path(pv.spec.host_path.path) / "pgdata" / "ADOPTION_MARKER"
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    marker.write_text("helm")
+    proc = _adopt_process(cluster, namespace, "--release", "prod")
+    out, _ = proc.communicate(timeout=400)
+    assert proc.returncode == 0, out
+    with cluster.api_client() as api:
+        core = client.CoreV1Api(api)
+        claim = core.read_namespaced_persistent_volume_claim("data-litemaas-postgres-0", namespace)
+        assert claim.spec.volume_name == pv.metadata.name
+        assert marker.read_text() == "helm"
+        store = _secret_values(core, "litemaas-credentials", namespace)
+        assert store["postgres-password"] == v.pg_password
+        assert store["jwt-secret"] == v.jwt_secret
+        assert store["litellm-master-key"] == v.litellm_api_key
+        cr = client.CustomObjectsApi(api).get_namespaced_custom_object(
+            "litemaas.io", "v1alpha1", namespace, "litemaases", "litemaas"
+        )
+        assert cr["spec"]["auth"]["mode"] == "serviceaccount"
+        assert cr["spec"]["routing"]["frontend"]["host"] == hosts[0]
+    for obj in install:
+        kind, name = obj["kind"], obj["metadata"]["name"]
+        got = cluster.kubectl("get", kind.lower(), name, "-n", namespace, check=False)
+        assert got.returncode != 0, f"{kind}/{name} left behind"
+    old_claim = "data-prod-litemaas-postgresql-0"
+    assert cluster.kubectl("get", "pvc", old_claim, "-n", namespace, check=False).returncode != 0

@@ -5,10 +5,12 @@ Pure: each test lays the found objects out as a read of the namespace would give
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from litemaas_operator.adopt.detect import Found, RefusedError, detect
-from litemaas_operator.adopt.plan import describe, plan
+from litemaas_operator.adopt.plan import describe, executable, plan
 from litemaas_operator.api import LiteMaaSSpec
 from support.upstream import (
     Values,
@@ -185,3 +187,21 @@ def test_two_installs_need_a_choice() -> None:
 def test_asked_for_helm_but_only_kustomize() -> None:
     with pytest.raises(RefusedError, match="0 Helm releases"):
         detect(kustomize_found(Values(NS)), "helm")
+
+
+def test_executable_plan_names_every_old_object_once() -> None:
+    p = plan(detect(kustomize_found(Values(NS))), "litemaas")
+    run = executable(p)
+    assert run["volumes"] == [
+        {"old": "postgres-storage-postgres-0", "new": "data-litemaas-postgres-0", "pv": "pv-pg"},
+        {"old": "backend-backup", "new": "litemaas-backend-backup", "pv": "pv-backup"},
+    ]
+    assert run["clashing"] == ["Route/litemaas"]
+    assert "StatefulSet/postgres" in run["stop"] and "Deployment/backend" in run["stop"]
+    # Claims are handled by the volume steps, never by the clean-up.
+    assert not [r for r in run["remove"] if r.startswith("PersistentVolumeClaim/")]
+    old = {str(r) for r in p.detected.present if r.kind != "PersistentVolumeClaim"}
+    assert set(run["remove"]) | set(run["clashing"]) == old
+    assert run["oauthClient"] == "litemaas-oauth-client"
+    assert run["cr"] == p.cr
+    json.dumps(run)  # stored on the credentials Secret as JSON

@@ -1,8 +1,7 @@
 """``litemaas-operator adopt``: read a namespace, detect the install, print the plan.
 
-The only I/O of adoption so far: GETs and LISTs (nothing is written, so ``--dry-run`` leaves
-every resourceVersion as it was). Executing the plan is not implemented yet; without
-``--dry-run`` the command prints the plan and stops, saying so.
+Reading is GETs and LISTs only, so ``--dry-run`` leaves every resourceVersion as it was;
+without it the plan is executed (``execute.py``), or the one an interrupted run stored resumed.
 """
 
 from __future__ import annotations
@@ -13,10 +12,11 @@ import sys
 from typing import Any
 
 from .detect import GROUP_NAMES, NAMESPACED_KINDS, Found, RefusedError, detect
-from .plan import describe, plan
+from .execute import Cluster, execute, stored_plan
+from .plan import describe, executable, plan
 
 EXIT_REFUSED = 2
-EXIT_NOT_EXECUTED = 3
+EXIT_STOPPED = 1
 
 PATHS = {
     "Secret": "/api/v1/namespaces/{ns}/secrets",
@@ -61,6 +61,23 @@ class Reader:
         data = json.loads(raw)
         return data if isinstance(data, dict) else None
 
+    def send(self, method: str, path: str, body: Any, content_type: str) -> dict[str, Any] | None:
+        """A write; a DELETE of what is gone and a create of what exists are no-ops (None)."""
+        method, url, headers, data, post = self.api.param_serialize(
+            method,
+            path,
+            header_params={"Accept": "application/json", "Content-Type": content_type},
+            body=body,
+            auth_settings=["BearerToken"],
+        )
+        response = self.api.call_api(method, url, headers, data, post)
+        raw = response.read()
+        if (method, response.status) in (("DELETE", 404), ("POST", 409)):
+            return None
+        if response.status >= 300:
+            raise RuntimeError(f"{method} {path}: HTTP {response.status}: {raw[:300]!r}")
+        return json.loads(raw) if raw else None
+
     def close(self) -> None:
         self.api.close()
 
@@ -90,8 +107,8 @@ def add_parser(sub: Any) -> None:
         description="Detect the LiteMaaS install in a namespace (upstream Kustomize guide or "
         "Helm chart) and print the plan to take it over: the LiteMaaS resource it would create "
         "with the settings read, the credentials imported, what is kept, replaced and deleted, "
-        "and the downtime to expect. Exit code 2 when the namespace holds no install it "
-        "recognises, or half of one. See docs/adoption.md.",
+        "and the downtime to expect; without --dry-run, carry it out. Exit code 2 when the "
+        "namespace holds no install it recognises, or half of one. See docs/adoption.md.",
     )
     adopt.add_argument("-n", "--namespace", required=True, help="namespace of the install")
     adopt.add_argument(
@@ -105,28 +122,64 @@ def add_parser(sub: Any) -> None:
         "--name", default="litemaas", help="name of the LiteMaaS resource; default: litemaas"
     )
     adopt.add_argument("--dry-run", action="store_true", help="print the plan and change nothing")
+    adopt.add_argument(
+        "--timeout", type=float, default=600, help="seconds to wait at each step; default 600"
+    )
+    adopt.add_argument(
+        "--no-wait", action="store_true", help="do not wait for the LiteMaaS to be Ready"
+    )
     adopt.add_argument("--kubeconfig", help="kubeconfig file; default: in-cluster or ~/.kube")
     adopt.set_defaults(func=cmd_adopt)
 
 
 def cmd_adopt(args: argparse.Namespace) -> int:
-    """``adopt``: print the plan (and, without --dry-run, say that it was not executed)."""
+    """``adopt``: print the plan; without --dry-run, run it (or resume the one stored)."""
     reader = Reader(args.kubeconfig)
     try:
-        found = read(reader, args.namespace)
-        the_plan = plan(detect(found, args.source, args.release), args.name)
-    except RefusedError as err:
-        print(f"error: cannot adopt: {err}", file=sys.stderr)
-        return EXIT_REFUSED
+        cluster = Cluster(reader, args.namespace)
+        try:
+            stored = stored_plan(cluster, args.name)
+            if stored is None:
+                found = read(reader, args.namespace)
+                the_plan = plan(detect(found, args.source, args.release), args.name)
+        except RefusedError as err:
+            print(f"error: cannot adopt: {err}", file=sys.stderr)
+            return EXIT_REFUSED
+        if stored is not None:
+            print(
+                f"An adoption of {stored['source']} into LiteMaaS/{args.name} was started "
+                "before; its stored plan:"
+            )
+            print(
+                json.dumps(
+                    {k: stored[k] for k in ("stop", "clashing", "remove", "volumes")}, indent=2
+                )
+            )
+            if args.dry_run:
+                print("\nDry run: nothing was changed.")
+                return 0
+            print("Resuming.")
+            run, values = stored, {}
+        else:
+            sys.stdout.write(describe(the_plan))
+            if args.dry_run:
+                print("\nDry run: nothing was changed.")
+                return 0
+            run, values = executable(the_plan), the_plan.credential_values()
+        sys.stdout.flush()
+        try:
+            execute(
+                cluster,
+                run,
+                values,
+                lambda line: print(line, flush=True),
+                timeout=args.timeout,
+                wait_ready=not args.no_wait,
+            )
+        except (RefusedError, TimeoutError) as err:
+            print(f"error: adoption stopped: {err}", file=sys.stderr)
+            return EXIT_STOPPED
+        print(f"Adopted: LiteMaaS/{args.name} in namespace {args.namespace}.")
+        return 0
     finally:
         reader.close()
-    sys.stdout.write(describe(the_plan))
-    if args.dry_run:
-        print("\nDry run: nothing was changed.")
-        return 0
-    print(
-        "error: executing the plan is not implemented yet; nothing was changed. "
-        "Follow the manual steps in docs/adoption.md.",
-        file=sys.stderr,
-    )
-    return EXIT_NOT_EXECUTED

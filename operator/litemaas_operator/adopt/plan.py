@@ -323,3 +323,37 @@ def describe(p: Plan) -> str:
     if p.notes:
         lines += ["", "Notes:", *(f"  - {n}" for n in p.notes)]
     return "\n".join(lines) + "\n"
+
+
+def executable(p: Plan) -> dict[str, Any]:
+    """What execution needs, as JSON-able data: stored with the imported credentials, so a run
+    killed half-way resumes with the very plan it started (the old install may be half gone).
+    """
+    d = p.detected
+    names = Names(p.instance)
+    table = successors(d, names)
+    volumes = []
+    for old, new, pv in (
+        (d.postgres_claim, names.postgres_pvc, d.postgres_volume),
+        (d.backup_claim, names.backend_backup, d.backup_volume),
+    ):
+        if old and pv:
+            volumes.append({"old": old, "new": new, "pv": pv})
+    workloads = [str(r) for r in d.present if r.kind in ("Deployment", "StatefulSet")]
+    clashing = [
+        str(r) for r in d.present if table.get(r) == r and r.kind != "PersistentVolumeClaim"
+    ]
+    remove = [str(r) for r in d.present if table.get(r) != r and r.kind != "PersistentVolumeClaim"]
+    return {
+        "name": p.instance.name,
+        "namespace": p.instance.namespace,
+        "source": d.layout.flavour
+        if d.layout.flavour == "kustomize"
+        else f"helm:{d.layout.release}",
+        "cr": p.cr,
+        "volumes": volumes,
+        "stop": workloads,
+        "clashing": clashing,
+        "remove": remove,
+        "oauthClient": d.oauth_client,
+    }
