@@ -10,6 +10,7 @@ import copy
 import json
 import re
 import subprocess
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -293,3 +294,59 @@ def test_without_the_monitoring_api_the_condition_says_why(
     finally:
         proc.stop()
         cluster.kubectl("delete", "namespace", namespace, "--wait=false", check=False)
+
+
+def series_value(text: str, name: str, instance: str) -> float | None:
+    lines = metric_lines(text, name + "{", instance)
+    return float(lines[0].rsplit(" ", 1)[1]) if lines else None
+
+
+def test_backups_show_as_metrics_and_a_completed_backup_as_an_event(
+    crs: CRs, operator: Any
+) -> None:
+    """What the backup alerts read: status.backup and the schedule, through the metrics."""
+    from support.backups import BACKUPS, Backups
+
+    body = sample("litemaas-cr")
+    body["spec"]["backup"] = {"schedule": "0 2 * * *"}
+    crs.create(body)
+    crs.wait_ready()
+    text = operator.metrics()
+    assert series_value(text, "litemaas_operator_backup_schedule_interval_seconds", "litemaas") == (
+        86400
+    )
+    assert (
+        series_value(text, "litemaas_operator_backup_last_success_timestamp_seconds", "litemaas")
+        is None
+    )
+    claim = [
+        ln for ln in text.splitlines() if ln.startswith("litemaas_operator_instance_volume_info")
+    ]
+    assert any('persistentvolumeclaim="data-litemaas-postgres-0"' in ln for ln in claim)
+
+    backups = Backups(crs)
+    try:
+        backups.backup("manual-1")
+        backups.wait_phase(BACKUPS, "manual-1", "Completed", timeout=60)
+        done = wait_until(
+            lambda: [e for e in events(crs, "litemaas") if e.reason == "BackupCompleted"],
+            60,
+            what="a BackupCompleted Event on the LiteMaaS resource",
+        )
+        assert done[0].type == "Normal" and "manual-1" in done[0].message
+        when = crs.get()["status"]["backup"]["lastSuccessful"]["time"]
+        expected = datetime.fromisoformat(when.replace("Z", "+00:00")).timestamp()
+        wait_until(
+            lambda: (
+                series_value(
+                    operator.metrics(),
+                    "litemaas_operator_backup_last_success_timestamp_seconds",
+                    "litemaas",
+                )
+                == expected
+            ),
+            30,
+            what="the last success time exported",
+        )
+    finally:
+        backups.remove_all()
