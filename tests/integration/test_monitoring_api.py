@@ -334,7 +334,14 @@ def test_backups_show_as_metrics_and_a_completed_backup_as_an_event(
             what="a BackupCompleted Event on the LiteMaaS resource",
         )
         assert done[0].type == "Normal" and "manual-1" in done[0].message
-        when = crs.get()["status"]["backup"]["lastSuccessful"]["time"]
+        # The Event may come before the status write that records the same transition.
+        when = wait_until(
+            lambda: ((crs.get()["status"].get("backup") or {}).get("lastSuccessful") or {}).get(
+                "time"
+            ),
+            30,
+            what="status.backup.lastSuccessful",
+        )
         expected = datetime.fromisoformat(when.replace("Z", "+00:00")).timestamp()
         wait_until(
             lambda: (
