@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from ..api import API_VERSION, KIND
 from .kube import ApiError, Kube
 
 log = logging.getLogger(__name__)
@@ -62,3 +63,10 @@ async def post(
         await kube.request("POST", f"/api/v1/namespaces/{namespace}/events", body=body)
     except (ApiError, OSError) as err:
         log.warning("could not post Event %s about %s: %s", reason, obj["metadata"]["name"], err)
+
+
+async def post_about_instance(
+    kube: Kube, body: Mapping[str, Any], kind_type: EventType, reason: str, message: str
+) -> None:
+    """``post`` about a LiteMaaS resource, whose body may lack apiVersion and kind."""
+    await post(kube, {"apiVersion": API_VERSION, "kind": KIND, **body}, kind_type, reason, message)

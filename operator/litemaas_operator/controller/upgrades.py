@@ -10,14 +10,11 @@ upgrade stands, so an operator killed at any step carries on from there.
 from __future__ import annotations
 
 import logging
-import os
-import secrets
 from collections.abc import Mapping
 from dataclasses import replace
-from datetime import UTC, datetime
 from typing import Any
 
-from ..api import API_VERSION, GROUP, KIND, VERSION, LiteMaaSSpec
+from ..api import GROUP, VERSION, LiteMaaSSpec
 from ..facts import Instance
 from ..render.endpoints import Problem
 from ..render.names import MANAGED_BY, RETAIN_LABEL, Names
@@ -25,6 +22,7 @@ from ..render.targets import IMAGE_ANNOTATION
 from ..upgrade.plan import PRE_UPGRADE, Backup, Deployed, PlanInput, UpgradePlan, Upgrading, plan
 from ..upgrade.targets import Pin, WorkloadName
 from .conditions import ComponentState, condition
+from .events import post_about_instance as post_event
 from .kube import FIELD_MANAGER, ApiError, Kind, Kube
 from .observe import workload_state
 
@@ -227,43 +225,3 @@ async def report_upgrade(
         await post_event(kube, body, *event, step.message)
     new = upgrading_condition(step, generation, old)
     return {**status, "conditions": [*status["conditions"], new]}
-
-
-async def post_event(
-    kube: Kube, body: dict[str, Any], event_type: str, reason: str, message: str
-) -> None:
-    """A core/v1 Event about the CR (``kubectl describe lmaas`` shows it); never fails a reconcile.
-
-    Posted before the status that records the transition is written: a kill in between posts
-    it again, which is better than never.
-    """
-    meta = body["metadata"]
-    stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    event = {
-        "apiVersion": "v1",
-        "kind": "Event",
-        "metadata": {
-            "name": f"{meta['name']}.{secrets.token_hex(8)}",
-            "namespace": meta["namespace"],
-        },
-        "involvedObject": {
-            "apiVersion": API_VERSION,
-            "kind": KIND,
-            "name": meta["name"],
-            "namespace": meta["namespace"],
-            "uid": meta["uid"],
-        },
-        "type": event_type,
-        "reason": reason,
-        "message": message[:1024],
-        "firstTimestamp": stamp,
-        "lastTimestamp": stamp,
-        "count": 1,
-        "source": {"component": FIELD_MANAGER},
-        "reportingComponent": FIELD_MANAGER,
-        "reportingInstance": os.environ.get("HOSTNAME", FIELD_MANAGER),
-    }
-    try:
-        await kube.request("POST", f"/api/v1/namespaces/{meta['namespace']}/events", body=event)
-    except ApiError as err:
-        log.warning("could not post Event %s: %s %s", reason, err.status, err.message)

@@ -10,14 +10,10 @@ status say where a resize stands, so an operator killed at any step carries on f
 from __future__ import annotations
 
 import logging
-import os
-import secrets
 from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
 from typing import Any
 
-from ..api import API_VERSION, KIND
 from ..facts import Instance
 from ..render.endpoints import Problem
 from ..render.names import Names
@@ -30,7 +26,8 @@ from ..resize import (
     wanted_claims,
 )
 from .conditions import ComponentState, condition
-from .kube import FIELD_MANAGER, KINDS, ApiError, Kube
+from .events import post_about_instance as post_event
+from .kube import KINDS, ApiError, Kube
 
 log = logging.getLogger(__name__)
 
@@ -177,43 +174,3 @@ async def report_resizing(
     elif new["reason"] in REFUSALS and old.get("reason") != new["reason"]:
         await post_event(kube, body, "Warning", "ResizeRefused", new["message"])
     return status
-
-
-async def post_event(
-    kube: Kube, body: dict[str, Any], event_type: str, reason: str, message: str
-) -> None:
-    """A core/v1 Event about the CR (``kubectl describe lmaas`` shows it); never fails a reconcile.
-
-    Posted before the status that records the transition is written: a kill in between posts
-    it again, which is better than never.
-    """
-    meta = body["metadata"]
-    stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    event = {
-        "apiVersion": "v1",
-        "kind": "Event",
-        "metadata": {
-            "name": f"{meta['name']}.{secrets.token_hex(8)}",
-            "namespace": meta["namespace"],
-        },
-        "involvedObject": {
-            "apiVersion": API_VERSION,
-            "kind": KIND,
-            "name": meta["name"],
-            "namespace": meta["namespace"],
-            "uid": meta["uid"],
-        },
-        "type": event_type,
-        "reason": reason,
-        "message": message[:1024],
-        "firstTimestamp": stamp,
-        "lastTimestamp": stamp,
-        "count": 1,
-        "source": {"component": FIELD_MANAGER},
-        "reportingComponent": FIELD_MANAGER,
-        "reportingInstance": os.environ.get("HOSTNAME", FIELD_MANAGER),
-    }
-    try:
-        await kube.request("POST", f"/api/v1/namespaces/{meta['namespace']}/events", body=event)
-    except ApiError as err:
-        log.warning("could not post Event %s: %s %s", reason, err.status, err.message)
