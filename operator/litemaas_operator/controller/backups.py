@@ -28,7 +28,7 @@ from ..render import backup as render
 from ..render.names import MANAGED_BY
 from . import backup_state as state
 from . import events
-from .conditions import ComponentState
+from .conditions import ComponentState, status_condition
 from .kube import ApiError, Kube
 
 log = logging.getLogger(__name__)
@@ -69,22 +69,6 @@ def _by_created(objs: list[Obj]) -> list[Obj]:
     return sorted(
         objs, key=lambda o: (o["metadata"].get("creationTimestamp") or "", o["metadata"]["name"])
     )
-
-
-def _condition(
-    ctype: str, value: tuple[str, str, str], generation: int, previous: Mapping[str, Any]
-) -> Obj:
-    status, reason, message = value
-    old = previous.get(ctype) or {}
-    since = old.get("lastTransitionTime") if old.get("status") == status else None
-    return {
-        "type": ctype,
-        "status": status,
-        "reason": reason,
-        "message": message[:32768],
-        "observedGeneration": generation,
-        "lastTransitionTime": since or state.format_time(datetime.now(UTC)),
-    }
 
 
 @dataclass
@@ -614,7 +598,7 @@ class BackupController:
         extra = [("BackupReady", ready), ("Restoring", state.restoring_condition(self.restores))]
         status["conditions"] = [
             *status.get("conditions", []),
-            *(_condition(t, v, generation, before) for t, v in extra if v is not None),
+            *(status_condition(t, *v, generation, before) for t, v in extra if v is not None),
         ]
         summary = state.summary(views, self.next_due)
         if summary is not None:

@@ -60,7 +60,16 @@ def now() -> str:
 def _condition(
     ctype: str, ok: bool, reason: str, message: str, generation: int, previous: Mapping
 ) -> dict[str, Any]:
-    status = "True" if ok else "False"
+    return status_condition(ctype, "True" if ok else "False", reason, message, generation, previous)
+
+
+def status_condition(
+    ctype: str, status: str, reason: str, message: str, generation: int, previous: Mapping
+) -> dict[str, Any]:
+    """One condition with any status (``True``, ``False``, ``Unknown``).
+
+    ``previous`` maps types to the conditions last written.
+    """
     old = previous.get(ctype) or {}
     # lastTransitionTime moves only when the status flips; a status write with the same
     # conditions is then byte-identical and can be skipped.
