@@ -14,10 +14,12 @@ from pydantic import ValidationError
 
 from litemaas_operator.api.spec import LiteMaaSSpec
 from litemaas_operator.controller import logs, metrics, observability
+from litemaas_operator.controller.conditions import ComponentState, Observation, compute_status
 from litemaas_operator.controller.failures import failure_status
 from litemaas_operator.facts import Instance
 from litemaas_operator.monitoring import install as monitoring_install
 from litemaas_operator.render import monitoring
+from litemaas_operator.render.endpoints import Problem
 
 INST = Instance("lm", "team")
 REPO = Path(__file__).resolve().parents[2]
@@ -293,24 +295,45 @@ def test_recovery_is_announced_from_stalled_degraded_or_failed_reconciles() -> N
     assert reasons({**READY, "phase": "Progressing"}, READY) == []
 
 
+def observation(ready: bool = True, invalid: bool = False) -> Observation:
+    state = ComponentState(ready, "Ready" if ready else "Progressing", "", 1, int(ready))
+    problems = [Problem("invalid", "litellm", "InvalidCredential", "no sk-")] if invalid else []
+    components = ("database", "redis", "litellm", "backend", "frontend", "auth")
+    return Observation(1, "0.5.0", None, dict.fromkeys(components, state), None, problems)
+
+
+def cond_of(status: dict[str, Any], ctype: str) -> dict[str, Any]:
+    return next(c for c in status["conditions"] if c["type"] == ctype)
+
+
 def test_recovery_through_progressing_is_recovery_from_the_stall() -> None:
-    """Stalled -> Progressing (pods roll after the fix) -> Ready: the stall is still seen."""
+    """Stalled -> Progressing (pods roll after the fix) -> Ready: the stall is still seen.
 
-    def at(ready: str, stalled: str, phase: str = "Progressing") -> dict[str, Any]:
-        return {
-            "phase": phase,
-            "conditions": [
-                {**cond("Ready", "False", "Progressing"), "lastTransitionTime": ready},
-                {**cond("Stalled", "False", "NotStalled"), "lastTransitionTime": stalled},
-            ],
-        }
-
-    unstalled = at("2026-01-01T00:00:00Z", "2026-01-01T00:05:00Z")
-    (event,) = observability.transitions(unstalled, READY, "0.5.0")
+    All within one second (what CI saw): transition times cannot order the steps, the
+    Stalled condition's ``Resumed`` reason carries the stall through Progressing.
+    """
+    second = "2026-01-01T00:00:00Z"
+    stalled = compute_status(observation(invalid=True), None)
+    assert stalled["phase"] == "Stalled"
+    rolling = compute_status(observation(ready=False), stalled)
+    assert rolling["phase"] == "Progressing"
+    assert cond_of(rolling, "Stalled")["reason"] == "Resumed"
+    assert "InvalidCredential" in cond_of(rolling, "Stalled")["message"]
+    still = compute_status(observation(ready=False), rolling)
+    assert cond_of(still, "Stalled")["reason"] == "Resumed"  # carried until Ready
+    for c in still["conditions"]:
+        c["lastTransitionTime"] = second
+    ready = compute_status(observation(ready=True), still)
+    (event,) = observability.transitions(still, ready, "0.5.0")
     assert (event.reason, event.message) == ("Recovered", "Ready again after Stalled")
-    # A new resource coming up for the first time (both written at once) recovers nothing.
-    fresh = at("2026-01-01T00:00:00Z", "2026-01-01T00:00:00Z")
-    assert reasons(fresh, READY) == []
+    assert cond_of(ready, "Stalled")["reason"] == "NotStalled"
+    # A transient failure on the way back keeps the memory too.
+    failed = failure_status(rolling, 1, "API 409 Conflict: x", 1)
+    assert cond_of(failed, "Stalled")["reason"] == "Resumed"
+    # A new resource coming up for the first time recovers nothing.
+    fresh = compute_status(observation(ready=False), None)
+    assert cond_of(fresh, "Stalled")["reason"] == "NotStalled"
+    assert reasons(fresh, compute_status(observation(ready=True), fresh)) == []
 
 
 def test_a_stall_from_failed_reconciles_is_left_to_the_reconcile_failed_event() -> None:

@@ -52,6 +52,25 @@ class Observation:
     apply_errors: Sequence[str] = field(default_factory=list)
 
 
+# The Stalled condition's reason once a stall is over but the resource is not Ready yet: it
+# carries "this was stalled" through Progressing to the Ready that announces the recovery
+# (transition times have one-second resolution, too coarse to tell the order apart).
+RESUMED = "Resumed"
+
+
+def not_stalled(previous: Mapping[str, Any]) -> tuple[str, str]:
+    """The reason and message of a Stalled condition that is False and not yet Ready.
+
+    ``previous`` maps types to the conditions last written.
+    """
+    old = previous.get("Stalled") or {}
+    if old.get("status") == "True":
+        return RESUMED, f"no longer stalled ({old.get('reason')}); waiting to be ready"
+    if old.get("reason") == RESUMED:
+        return RESUMED, str(old.get("message") or "")
+    return "NotStalled", ""
+
+
 def now() -> str:
     """The current time in the RFC 3339 form conditions use."""
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -156,8 +175,10 @@ def compute_status(obs: Observation, previous: Mapping[str, Any] | None) -> dict
             else ("ApplyFailed" if obs.apply_errors else failed[0][1][1])
         )
         stalled_message = "; ".join(dict.fromkeys(stalled_msgs))
-    else:
+    elif ready:
         stalled_reason, stalled_message = "NotStalled", ""
+    else:
+        stalled_reason, stalled_message = not_stalled(prev_conditions)
     if ready:
         ready_reason, ready_message = "Ready", "all components are ready"
     elif stalled:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .conditions import _condition
+from .conditions import _condition, not_stalled
 from .logs import redact
 
 REASON = "ReconcileFailed"
@@ -35,6 +35,7 @@ def failure_status(
     message = redact(error)[:4000]
     stalled = failures >= STALL_AFTER
     tried = f"reconcile failed {failures} time(s) in a row: {message}"
+    calm_reason, calm_message = not_stalled(prev)
     ours = {
         "Ready": _condition("Ready", False, REASON, tried, generation, prev),
         "Reconciling": _condition(
@@ -48,8 +49,8 @@ def failure_status(
         "Stalled": _condition(
             "Stalled",
             stalled,
-            REASON if stalled else "NotStalled",
-            f"{tried}; still retrying with backoff" if stalled else "",
+            REASON if stalled else calm_reason,
+            f"{tried}; still retrying with backoff" if stalled else calm_message,
             generation,
             prev,
         ),

@@ -24,7 +24,7 @@ from typing import Any, Literal
 from ..api.spec import DEFAULT_VERSION, LiteMaaSSpec
 from ..render import monitoring
 from . import events, metrics
-from .conditions import condition
+from .conditions import RESUMED, condition
 from .failures import REASON as FAILURE_REASON
 from .kube import Kube
 from .logs import redact
@@ -95,15 +95,13 @@ def _trouble(
     """What a resource turning Ready recovers from, read from its last status; None: nothing.
 
     A stalled resource usually passes through Progressing on its way back (pods roll once the
-    cause is fixed): a Stalled condition that flipped after Ready last did (its
-    lastTransitionTime is later) means it stalled since it was last Ready.
+    cause is fixed): its Stalled condition then reads ``Resumed`` until it is Ready.
     """
     if previous.get("phase") in ("Stalled", "Degraded"):
         return str(previous["phase"])
     if ready.get("reason") == FAILURE_REASON:
         return "failed reconciles"
-    flipped, lost = stalled.get("lastTransitionTime"), ready.get("lastTransitionTime")
-    if flipped and lost and ready.get("status") != "True" and flipped > lost:
+    if stalled.get("reason") == RESUMED:
         return "Stalled"
     return None
 
