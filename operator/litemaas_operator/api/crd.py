@@ -142,21 +142,56 @@ def crd_manifest() -> dict[str, Any]:
     # A CR nobody has looked at yet must not read as Current to kstatus (Flux): with a defaulted
     # observedGeneration of 0 it reads "generation 1, observed 0", i.e. InProgress.
     status_schema["default"] = {"observedGeneration": 0}
+    root = {
+        "type": "object",
+        "description": f"{KIND} deploys and runs LiteMaaS ({API_VERSION}).",
+        "x-kubernetes-validations": [
+            {
+                "rule": f"self.metadata.name.size() <= {NAME_MAX_LENGTH} && "
+                f"self.metadata.name.matches('{NAME_PATTERN}')",
+                "message": NAME_MESSAGE,
+            }
+        ],
+        "properties": _properties(spec_schema, status_schema),
+    }
+    return _crd(KIND, PLURAL, SINGULAR, SHORT_NAMES, PRINTER_COLUMNS, root)
+
+
+def _properties(spec_schema: dict[str, Any], status_schema: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "apiVersion": {"type": "string"},
+        "kind": {"type": "string"},
+        "metadata": {"type": "object"},
+        "spec": spec_schema,
+        "status": status_schema,
+    }
+
+
+def _crd(
+    kind: str,
+    plural: str,
+    singular: str,
+    short_names: list[str],
+    columns: list[dict[str, Any]],
+    root: dict[str, Any],
+) -> dict[str, Any]:
+    """A CRD of the group: one namespaced kind, one served and stored version, a status
+    subresource, in the ``litemaas`` category; ``root`` is its openAPIV3Schema."""
     return {
         "apiVersion": "apiextensions.k8s.io/v1",
         "kind": "CustomResourceDefinition",
         "metadata": {
-            "name": f"{PLURAL}.{GROUP}",
+            "name": f"{plural}.{GROUP}",
             "labels": {"app.kubernetes.io/name": "litemaas-operator"},
         },
         "spec": {
             "group": GROUP,
             "names": {
-                "kind": KIND,
-                "listKind": f"{KIND}List",
-                "plural": PLURAL,
-                "singular": SINGULAR,
-                "shortNames": SHORT_NAMES,
+                "kind": kind,
+                "listKind": f"{kind}List",
+                "plural": plural,
+                "singular": singular,
+                "shortNames": short_names,
                 "categories": ["litemaas"],
             },
             "scope": "Namespaced",
@@ -166,27 +201,8 @@ def crd_manifest() -> dict[str, Any]:
                     "served": True,
                     "storage": True,
                     "subresources": {"status": {}},
-                    "additionalPrinterColumns": PRINTER_COLUMNS,
-                    "schema": {
-                        "openAPIV3Schema": {
-                            "type": "object",
-                            "description": f"{KIND} deploys and runs LiteMaaS ({API_VERSION}).",
-                            "x-kubernetes-validations": [
-                                {
-                                    "rule": f"self.metadata.name.size() <= {NAME_MAX_LENGTH} && "
-                                    f"self.metadata.name.matches('{NAME_PATTERN}')",
-                                    "message": NAME_MESSAGE,
-                                }
-                            ],
-                            "properties": {
-                                "apiVersion": {"type": "string"},
-                                "kind": {"type": "string"},
-                                "metadata": {"type": "object"},
-                                "spec": spec_schema,
-                                "status": status_schema,
-                            },
-                        }
-                    },
+                    "additionalPrinterColumns": columns,
+                    "schema": {"openAPIV3Schema": root},
                 }
             ],
         },
@@ -221,49 +237,13 @@ def resource_crd(
         {"rule": "self == oldSelf", "message": "spec is immutable; create a new object instead"}
     ]
     status_schema["description"] = "Observed state, written by the operator."
-    return {
-        "apiVersion": "apiextensions.k8s.io/v1",
-        "kind": "CustomResourceDefinition",
-        "metadata": {
-            "name": f"{plural}.{GROUP}",
-            "labels": {"app.kubernetes.io/name": "litemaas-operator"},
-        },
-        "spec": {
-            "group": GROUP,
-            "names": {
-                "kind": kind,
-                "listKind": f"{kind}List",
-                "plural": plural,
-                "singular": singular,
-                "shortNames": short_names,
-                "categories": ["litemaas"],
-            },
-            "scope": "Namespaced",
-            "versions": [
-                {
-                    "name": VERSION,
-                    "served": True,
-                    "storage": True,
-                    "subresources": {"status": {}},
-                    "additionalPrinterColumns": columns,
-                    "schema": {
-                        "openAPIV3Schema": {
-                            "type": "object",
-                            "description": description,
-                            "required": ["spec"],
-                            "properties": {
-                                "apiVersion": {"type": "string"},
-                                "kind": {"type": "string"},
-                                "metadata": {"type": "object"},
-                                "spec": spec_schema,
-                                "status": status_schema,
-                            },
-                        }
-                    },
-                }
-            ],
-        },
+    root = {
+        "type": "object",
+        "description": description,
+        "required": ["spec"],
+        "properties": _properties(spec_schema, status_schema),
     }
+    return _crd(kind, plural, singular, short_names, columns, root)
 
 
 def backup_crd_manifest() -> dict[str, Any]:
