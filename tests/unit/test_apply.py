@@ -11,6 +11,7 @@ from litemaas_operator.controller.apply import (
     with_owner,
 )
 from litemaas_operator.render.names import RETAIN_LABEL
+from litemaas_operator.render.pods import with_image_pull_secrets
 
 CR = {"metadata": {"name": "lm", "namespace": "ns", "uid": "u-1"}}
 
@@ -112,3 +113,16 @@ def test_a_deny_all_policy_is_pruned_before_the_policies_that_open_it():
     order = [o["metadata"]["name"] for o in prunable(live, set(), set())]
     assert order[0] == "default-deny"
     assert sorted(order) == ["allow-api", "allow-web", "default-deny"]
+
+
+def test_a_job_is_created_once_and_never_reapplied() -> None:
+    """A Job's pod template is immutable: a later change (imagePullSecrets) must not be sent."""
+    job = {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {"name": "rotate-1", "namespace": "ns"},
+        "spec": {"template": {"spec": {"containers": [{"name": "c", "image": "i"}]}}},
+    }
+    desired = stamped(with_image_pull_secrets([job], ["mirror"])[0])
+    assert needs_apply(desired, None)
+    assert not needs_apply(desired, job)

@@ -107,6 +107,11 @@ def needs_apply(desired: dict[str, Any], live: dict[str, Any] | None) -> bool:
     """Whether ``desired`` (as returned by ``stamped``) must be applied over ``live``."""
     if live is None:
         return True
+    if desired["kind"] == "Job":
+        # Created once, never re-applied: its pod template is immutable (a changed
+        # spec.imagePullSecrets would make every apply fail), and its name already stands for
+        # what it does.
+        return False
     want = {k: v for k, v in desired.items() if k not in ("apiVersion", "kind")}
     return not contains(live, want)
 
