@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
 """Write (or with ``--check``, verify) the generated install files.
 
-    hack/gen_install.py           write manifests/, the chart's generated files and bundle/
+    hack/gen_install.py           write manifests/, the chart's generated files, bundle/, catalog/
     hack/gen_install.py --check   exit 1 naming every stale file
 
-The content comes from ``litemaas_operator.install``, the one source of truth for the RBAC
-rules, the operator Deployment and the CRD of all three install paths.
+The content comes from the ``litemaas_operator.install`` package, the one source of truth for
+the RBAC rules, the operator Deployment and the CRD of all three install paths.
 """
 
 from __future__ import annotations

@@ -33,7 +33,7 @@ import yaml
 
 from harness import config
 from litemaas_operator import __version__, install
-from litemaas_operator import catalog as fbc
+from litemaas_operator.install import catalog as fbc
 from support import olm
 from support.crs import CRs
 from support.install import ROOT, forbidden_lines, new_namespace, token_kubeconfig, tool

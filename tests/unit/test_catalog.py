@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from litemaas_operator import __version__, install
-from litemaas_operator import catalog as fbc
+from litemaas_operator.install import catalog as fbc
 
 REPO = Path(__file__).resolve().parents[2]
 CATALOG = REPO / "catalog"

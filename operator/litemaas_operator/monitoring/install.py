@@ -1,4 +1,4 @@
-"""The operator's own monitoring objects, for the three install paths of ``install.py``.
+"""The operator's own monitoring objects, for the three install paths of ``install/``.
 
 - kustomize: the metrics Service in ``manifests/`` (always; it needs no CRD), and
   ``manifests/monitoring/`` (``kubectl apply -k``) with the ServiceMonitor, the PrometheusRule
@@ -196,7 +196,8 @@ def generated_files(
     to_yaml: Callable[[list[dict[str, Any]]], str],
     helm_header: str,
 ) -> dict[str, str]:
-    """Every generated monitoring file but the metrics Service of ``manifests/``."""
+    """Every generated monitoring file but the metrics Service of ``manifests/`` and the
+    bundle's objects (``olm_manifests``, which ``install/olm.py`` puts in the bundle)."""
     files: dict[str, str] = {}
     docs = kustomize_monitoring(name, namespace, labels)
     for rel, objs in docs.items():
@@ -210,7 +211,5 @@ def generated_files(
     files["charts/operator/templates/monitoring.yaml"] = helm_template(helm_header, port)
     files[f"charts/operator/{HELM_RULES_FILE}"] = to_yaml([rules.rules_file()])
     files[f"charts/operator/{HELM_DASHBOARD_FILE}"] = dashboard.dashboard_json()
-    for rel, obj in olm_manifests(name, labels, port).items():
-        files[f"bundle/manifests/{rel}"] = to_yaml([obj])
     files["docs/dashboards/litemaas-operator.json"] = dashboard.dashboard_json()
     return files

@@ -22,17 +22,10 @@ from typing import Any
 
 import yaml
 
-from . import __version__
-from .install import (
-    BUNDLE_ANNOTATIONS,
-    GENERATED,
-    ICON_SVG,
-    IMAGE,
-    IMAGE_REPOSITORY,
-    NAME,
-    dump,
-    dump_all,
-)
+from .. import __version__
+from . import olm
+from .common import GENERATED, IMAGE, IMAGE_REPOSITORY, NAME, dump, dump_all
+from .olm import BUNDLE_ANNOTATIONS, ICON_SVG
 
 PACKAGE = NAME
 CHANNEL = BUNDLE_ANNOTATIONS["operators.operatorframework.io.bundle.channels.v1"]
@@ -70,9 +63,7 @@ def bundle_manifests(
     CSV (name, ``spec.version``, the operator image) and may name the CSV it ``replaces`` and
     the ``olm.skipRange`` it covers, as a release's bundle would.
     """
-    from .install import generated_files
-
-    manifests = _manifests_of(generated_files(root))
+    manifests = _manifests_of(olm.files(root))
     doc = manifests[CSV_FILE]
     if version != __version__:
         doc = json.loads(json.dumps(doc).replace(IMAGE, f"{IMAGE_REPOSITORY}:{version}"))
