@@ -30,11 +30,13 @@ test: setup lint  ## the whole suite: unit, integration, e2e (starts its own clu
 test-unit:  ## unit tests only, no cluster
 	$(PYTHON) -m pytest tests/unit $(PYTEST_ARGS)
 
-lint:  ## ruff, and the generated CRD and install files are up to date
+lint:  ## ruff, the generated CRD and install files are up to date, actionlint on the workflows
 	$(PYTHON) -m ruff check .
 	$(PYTHON) -m ruff format --check .
 	litemaas-operator crd --check
 	$(PYTHON) hack/gen_install.py --check
+	bash hack/tools.sh actionlint
+	"$$(bash hack/tools.sh path actionlint)"
 
 crd:  ## regenerate crds/, manifests/, the chart's and the bundle's generated files
 	litemaas-operator crd

@@ -15,7 +15,8 @@
 # where the official image has them), passed as the Dockerfile's ARG PYTHON_IMAGE. It is made
 # from the machine's apt sources, kept in the cache and reused while its recipe and those
 # sources are unchanged (bookworm point releases do not change them: `clean` to refresh).
-# LITEMAAS_IMAGE_BASE=official builds on the real base instead (a registry must answer).
+# LITEMAAS_IMAGE_BASE=official builds on the real base instead (a registry must answer), and
+# LITEMAAS_IMAGE_BASE=<image>@sha256:<digest> on that image (releases: the official base pinned).
 #
 # Everything lands in ${LITEMAAS_CACHE:-~/.cache/litemaas-operator}/image (never in the repo):
 # base-<key>.tar (the stand-in's root filesystem), storage/ (buildah's image store and layer
@@ -179,14 +180,23 @@ build() {
   flock 9
   storage_setup
   local start=$SECONDS base base_kind args=()
-  if [[ ${LITEMAAS_IMAGE_BASE:-stand-in} == official ]]; then
-    base=$OFFICIAL_BASE
-    base_kind=official
-  else
-    base=$(standin_base)
-    base_kind=stand-in
-    args+=(--pull=never --build-arg "PYTHON_IMAGE=$base")
-  fi
+  case ${LITEMAAS_IMAGE_BASE:-stand-in} in
+    stand-in)
+      base=$(standin_base)
+      base_kind=stand-in
+      args+=(--pull=never --build-arg "PYTHON_IMAGE=$base")
+      ;;
+    official)
+      base=$OFFICIAL_BASE
+      base_kind=official
+      ;;
+    *)
+      # The official base pinned by digest (the release workflow resolves it).
+      base=$LITEMAAS_IMAGE_BASE
+      base_kind=official
+      args+=(--build-arg "PYTHON_IMAGE=$base")
+      ;;
+  esac
   local base_done=$SECONDS
   # RUN pip install reaches the package index through the host's CA bundle (a proxy's CA
   # may be in it); --layers reuses each unchanged step (the locked wheels) on the next build.

@@ -8,6 +8,8 @@
 #   hack/tools.sh olm              OLM v0 (operator-lifecycle-manager cmd/olm, cmd/catalog) and opm,
 #                                  one wrapper module; OLM's CRDs and the OpenShift config CRDs
 #                                  OLM watches                             -> <cache>/olm-<ver>/{bin,crds}
+#   hack/tools.sh actionlint       GitHub Actions workflow linter (rhysd/actionlint cmd/actionlint)
+#                                                                           -> <cache>/actionlint-<ver>/actionlint
 #   hack/tools.sh all              all of them
 #   hack/tools.sh path NAME        print the binary's path (exit 1 if it is not built)
 #   hack/tools.sh path olm-crds    OLM's CRD directory (exit 1 if it is not there)
@@ -34,6 +36,8 @@ OPM_VERSION=v1.73.0
 PROMETHEUS_VERSION=v0.316.0
 PROMETHEUS_TAGS=${PROMETHEUS_TAGS-remove_all_sd}
 PROMETHEUS_OPERATOR_VERSION=v0.90.1
+# The newest the module proxy serves (checks .github/workflows/ in `make lint`).
+ACTIONLINT_VERSION=v1.7.12
 CACHE=${LITEMAAS_CACHE:-$HOME/.cache/litemaas-operator}
 export GOTOOLCHAIN=${GOTOOLCHAIN:-local} CGO_ENABLED=0
 # A build cache of our own: builds of other tools sharing the default cache at the same time
@@ -45,6 +49,7 @@ log() { printf '[tools.sh] %s\n' "$*" >&2; }
 helm_path() { echo "$CACHE/helm-$HELM_VERSION/helm"; }
 verify_path() { echo "$CACHE/operator-verify-$OPERATOR_API_VERSION/operator-verify"; }
 olm_dir() { echo "$CACHE/olm-$OLM_VERSION"; }
+actionlint_path() { echo "$CACHE/actionlint-$ACTIONLINT_VERSION/actionlint"; }
 
 # build NAME BIN MODULE@VERSION PACKAGE [LDFLAGS]: `go install` into a private GOBIN, timed.
 build() {
@@ -77,6 +82,11 @@ build_helm() {
   done
   build helm "$(helm_path)" "helm.sh/helm/v3@$HELM_VERSION" helm.sh/helm/v3/cmd/helm "$ld"
   "$(helm_path)" version --short
+}
+
+build_actionlint() {
+  build actionlint "$(actionlint_path)" "github.com/rhysd/actionlint@$ACTIONLINT_VERSION" \
+    github.com/rhysd/actionlint/cmd/actionlint
 }
 
 build_verify() {
@@ -200,24 +210,26 @@ fetch_prometheus_crds() {
 case ${1:-} in
   helm) build_helm ;;
   operator-verify) build_verify ;;
+  actionlint) build_actionlint ;;
   opm) build_opm ;;
   olm) build_olm ;;
   prometheus) build_prometheus promtool prometheus && fetch_prometheus_crds ;;
   promtool) build_prometheus promtool ;;
   prometheus-crds) fetch_prometheus_crds ;;
-  all) build_helm; build_verify; build_olm; build_prometheus promtool prometheus; fetch_prometheus_crds ;;
+  all) build_helm; build_verify; build_actionlint; build_olm; build_prometheus promtool prometheus; fetch_prometheus_crds ;;
   path)
     case ${2:-} in
       helm) p=$(helm_path) ;;
       operator-verify) p=$(verify_path) ;;
+      actionlint) p=$(actionlint_path) ;;
       opm | olm | catalog) p=$(olm_dir)/bin/$2 ;;
       olm-crds) p=$(olm_dir)/crds; [[ -s $p/openshift/apiservers.crd.yaml ]] || { echo "$p"; exit 1; }; echo "$p"; exit 0 ;;
       promtool | prometheus) p=$(prom_dir)/$2 ;;
       prometheus-crds) p=$(prom_crds_dir); [[ -s $p/monitoring.coreos.com_prometheusrules.yaml ]] || { echo "$p"; exit 1; }; echo "$p"; exit 0 ;;
-      *) echo "usage: $0 path helm|operator-verify|opm|olm|catalog|olm-crds|promtool|prometheus|prometheus-crds" >&2; exit 2 ;;
+      *) echo "usage: $0 path helm|operator-verify|actionlint|opm|olm|catalog|olm-crds|promtool|prometheus|prometheus-crds" >&2; exit 2 ;;
     esac
     echo "$p"
     [[ -x $p ]]
     ;;
-  *) sed -n '2,20p' "$0" >&2; exit 2 ;;
+  *) sed -n '2,22p' "$0" >&2; exit 2 ;;
 esac
