@@ -18,7 +18,8 @@ source "$ROOT/tests/harness/versions.env"
 CACHE=${LITEMAAS_CACHE:-$HOME/.cache/litemaas-operator}
 # GOTOOLCHAIN=local unless the caller chose a toolchain (.ci/harness.sh may, on an old Go).
 export GOTOOLCHAIN=${GOTOOLCHAIN:-local} CGO_ENABLED=0
-PYTHON=${PYTHON:-python3}
+# The project's venv (hack/venv.sh: `make demo-setup` or `make setup` make it) runs the harness.
+PYTHON=${PYTHON:-$ROOT/.venv/bin/python}
 
 log() { printf '[cluster.sh] %s\n' "$*" >&2; }
 
@@ -135,7 +136,10 @@ cmd_build() {
   log "build: done in $((SECONDS - start))s; binaries under $CACHE"
 }
 
-harness() { PYTHONPATH="$ROOT/tests${PYTHONPATH:+:$PYTHONPATH}" exec "$PYTHON" -m harness "$@"; }
+harness() {
+  command -v "$PYTHON" >/dev/null || { log "no $PYTHON: run \`make demo-setup\` (or hack/venv.sh) first"; exit 1; }
+  PYTHONPATH="$ROOT/tests${PYTHONPATH:+:$PYTHONPATH}" exec "$PYTHON" -m harness "$@"
+}
 
 case ${1:-} in
   build) cmd_build ;;

@@ -18,13 +18,15 @@ STATE=$CACHE/demo
 # shellcheck source=../tests/harness/versions.env
 source "$ROOT/tests/harness/versions.env"
 export PATH="$CACHE/k8s-$K8S_VERSION/bin:$PATH"
-PYTHON=${PYTHON:-python3}
+# The project's venv (hack/venv.sh: `make demo-setup` or `make setup` make it) runs the operator.
+PYTHON=${PYTHON:-$ROOT/.venv/bin/python}
 
 log() { printf '[demo] %s\n' "$*" >&2; }
 
 operator_pid() { [[ -f $STATE/operator.pid ]] && kill -0 "$(cat "$STATE/operator.pid")" 2>/dev/null && cat "$STATE/operator.pid"; }
 
 up() {
+  command -v "$PYTHON" >/dev/null || { log "no $PYTHON: run \`make demo-setup\` first"; exit 1; }
   mkdir -p "$STATE"
   "$ROOT/hack/cluster.sh" up --flavour openshift --name "$NAME"
   eval "$("$ROOT/hack/cluster.sh" env --name "$NAME")"

@@ -26,6 +26,6 @@ done
 
 (($#)) || set -- tests/integration
 cd "$ROOT"
-python3 -m pytest "$@" \
+"${PYTHON:-$ROOT/.venv/bin/python}" -m pytest "$@" \
   --kubeconfig-openshift "$DIR/openshift.kubeconfig" \
   --kubeconfig-kubernetes "$DIR/kubernetes.kubeconfig"
