@@ -33,9 +33,16 @@ def test_ci_runs_the_readme_test_command_on_pushes_and_pull_requests() -> None:
     [job] = ci["jobs"].values()
     assert ".ci/run" in runs(job)
     assert "make test" in (REPO / ".ci/run").read_text()
-    [cache] = [s for s in job["steps"] if s.get("uses", "").startswith("actions/cache@")]
-    paths = cache["with"]["path"].split()
-    assert {"~/.cache/litemaas-operator", "~/.cache/pip"} <= set(paths)
+    cache = [s for s in job["steps"] if s.get("uses", "").startswith("actions/cache/")]
+    assert [s["uses"].split("@")[0] for s in cache] == [
+        "actions/cache/restore",
+        "actions/cache/save",
+    ]
+    # Restored and saved by the same path list, which holds the tools' cache and pip's.
+    assert {s["with"]["path"] for s in cache} == {"${{ env.CACHE_PATHS }}"}
+    assert {"~/.cache/litemaas-operator", "~/.cache/pip"} <= set(job["env"]["CACHE_PATHS"].split())
+    # Saved even when the tests fail (setup's builds are then kept).
+    assert cache[1]["if"].startswith("!cancelled()")
 
 
 def test_every_workflow_go_is_the_harness_toolchain() -> None:
