@@ -21,8 +21,6 @@ from .common import (
     NAMESPACE,
     OPERATOR_USERNAME,
     SERVICE_ACCOUNT,
-    dump,
-    dump_all,
 )
 from .deployment import deployment_spec
 from .files import generated_files
@@ -45,8 +43,6 @@ __all__ = [
     "crd_manifest",
     "csv",
     "deployment_spec",
-    "dump",
-    "dump_all",
     "generated_files",
     "helm_values",
     "namespace_watch_rules",
