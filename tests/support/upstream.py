@@ -332,13 +332,55 @@ def oauth_client(v: Values) -> Obj:
     }
 
 
-def helm_install(
-    v: Values, release: str = "prod", redis: bool = True, hosts: tuple[str, str] | None = None
-) -> list[Obj]:
-    """What the Helm chart renders for ``release`` (OpenShift, ServiceAccount OAuth, Routes).
+def _ingress(name: str, labels: dict[str, str], service: str, host: str, tls: str | None) -> Obj:
+    """The chart's Ingress (``ingress.enabled``): path ``/`` Prefix to the component's Service."""
+    spec: Obj = {
+        "ingressClassName": "nginx",
+        "rules": [
+            {
+                "host": host,
+                "http": {
+                    "paths": [
+                        {
+                            "path": "/",
+                            "pathType": "Prefix",
+                            "backend": {"service": {"name": service, "port": {"name": "http"}}},
+                        }
+                    ]
+                },
+            }
+        ],
+    }
+    if tls:
+        spec["tls"] = [{"hosts": [host], "secretName": tls}]
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "Ingress",
+        "metadata": {"name": name, "labels": labels},
+        "spec": spec,
+    }
 
-    ``hosts`` (frontend, LiteLLM) are the chart's ``route.{frontend,litellm}.host``; by default
-    the hosts OpenShift would generate.
+
+OIDC_ISSUER = "https://sso.example.com/realms/litemaas"
+
+
+def helm_install(
+    v: Values,
+    release: str = "prod",
+    redis: bool = True,
+    hosts: tuple[str, str] | None = None,
+    platform: str = "openshift",
+    redis_password: str | None = None,
+    tls_secret: str | None = None,
+) -> list[Obj]:
+    """What the Helm chart renders for ``release``, with Helm's release Secret beside it.
+
+    On ``platform`` openshift (the chart's default): ServiceAccount OAuth, Routes. On kubernetes
+    (``global.platform: kubernetes``, ``ingress.enabled``, ``oauth.authProvider: oidc``):
+    Ingresses of class nginx (TLS from ``tls_secret`` when given) and OIDC login against
+    ``OIDC_ISSUER`` with client id ``v.oauth_client_id``. ``hosts`` (frontend, LiteLLM) are the
+    chart's ``route|ingress.{frontend,litellm}.host``; by default the hosts OpenShift would
+    generate. ``redis_password`` is 0.5.0's ``redis.auth.password``.
     """
     full = release if "litemaas" in release else f"{release}-litemaas"
     ns, dom = v.namespace, v.domain
@@ -346,6 +388,7 @@ def helm_install(
     llm = f"{full}-litellm-{ns}.{dom}"
     if hosts:
         front, llm = hosts
+    openshift = platform == "openshift"
 
     def lab(component: str) -> dict[str, str]:
         return {
@@ -364,8 +407,28 @@ def helm_install(
             "app.kubernetes.io/component": component,
         }
 
-    client_id = f"system:serviceaccount:{ns}:{full}"
+    client_id = f"system:serviceaccount:{ns}:{full}" if openshift else v.oauth_client_id
+    backend_data = _backend_secret_data(v, front, client_id)
+    config = {
+        "NODE_ENV": "production",
+        "LITELLM_API_URL": f"https://{llm}",
+        "INITIAL_ADMIN_USERS": v.admins,
+    }
+    if not openshift:
+        backend_data["oauth-issuer"] = OIDC_ISSUER
+        config |= {"AUTH_PROVIDER": "oidc", "OIDC_GROUPS_CLAIM": "groups"}
     objs = [
+        {
+            # Helm's record of the release (`helm install` writes it; `helm uninstall` deletes).
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {
+                "name": f"sh.helm.release.v1.{release}.v1",
+                "labels": {"name": release, "owner": "helm", "status": "deployed", "version": "1"},
+            },
+            "type": "helm.sh/release.v1",
+            "data": _b64({"release": "H4sIAAAAAAAA"}),
+        },
         {
             "apiVersion": "v1",
             "kind": "ServiceAccount",
@@ -376,7 +439,7 @@ def helm_install(
             lab("database"),
             {"username": "litemaas_admin", "password": v.pg_password},
         ),
-        _secret(f"{full}-backend", lab("api"), _backend_secret_data(v, front, client_id)),
+        _secret(f"{full}-backend", lab("api"), backend_data),
         _secret(
             f"{full}-litellm",
             lab("ai-proxy"),
@@ -391,11 +454,7 @@ def helm_install(
             "apiVersion": "v1",
             "kind": "ConfigMap",
             "metadata": {"name": f"{full}-backend-config", "labels": lab("api")},
-            "data": {
-                "NODE_ENV": "production",
-                "LITELLM_API_URL": f"https://{llm}",
-                "INITIAL_ADMIN_USERS": v.admins,
-            },
+            "data": config,
         },
         {
             "apiVersion": "v1",
@@ -438,14 +497,35 @@ def helm_install(
             [],
         ),
         _service(full, lab("web"), sel("web"), 8080),
-        _route(full, lab("web"), full, front),
-        _route(f"{full}-litellm", lab("ai-proxy"), f"{full}-litellm", llm),
     ]
+    if openshift:
+        objs += [
+            _route(full, lab("web"), full, front),
+            _route(f"{full}-litellm", lab("ai-proxy"), f"{full}-litellm", llm),
+            {
+                # The ServiceAccount's token: the OAuth client secret in ServiceAccount mode.
+                "apiVersion": "v1",
+                "kind": "Secret",
+                "metadata": {
+                    "name": f"{full}-oauth-token",
+                    "labels": lab("oauth"),
+                    "annotations": {"kubernetes.io/service-account.name": full},
+                },
+                "type": "kubernetes.io/service-account-token",
+            },
+        ]
+    else:
+        objs += [
+            _ingress(full, lab("web"), full, front, tls_secret),
+            _ingress(f"{full}-litellm", lab("ai-proxy"), f"{full}-litellm", llm, tls_secret),
+        ]
     if redis:
         objs += [
             _deployment(f"{full}-redis", lab("cache"), sel("cache"), "redis:7-alpine", []),
             _service(f"{full}-redis", lab("cache"), sel("cache"), 6379, False),
         ]
+        if redis_password:
+            objs.append(_secret(f"{full}-redis", lab("cache"), {"password": redis_password}))
     return objs
 
 

@@ -13,6 +13,7 @@ from litemaas_operator.adopt.detect import Found, RefusedError, detect
 from litemaas_operator.adopt.plan import describe, executable, plan
 from litemaas_operator.api import LiteMaaSSpec
 from support.upstream import (
+    OIDC_ISSUER,
     Values,
     bound,
     helm_install,
@@ -205,3 +206,46 @@ def test_executable_plan_names_every_old_object_once() -> None:
     assert run["oauthClient"] == "litemaas-oauth-client"
     assert run["cr"] == p.cr
     json.dumps(run)  # stored on the credentials Secret as JSON
+
+
+def test_helm_release_on_plain_kubernetes_with_ingress_and_oidc() -> None:
+    v = Values(NS, version="0.5.0")
+    hosts = ("chat.example.org", "llm.example.org")
+    found = helm_found(
+        v, platform="kubernetes", hosts=hosts, redis_password="redis-pw-0123", tls_secret="web-tls"
+    )
+    d = detect(found)
+    s = d.settings
+    assert (s.routing, s.auth_mode, s.oauth_client_id) == ("ingress", "oidc", v.oauth_client_id)
+    assert (s.frontend_host, s.litellm_host) == hosts
+    assert d.credentials["oauth-client-secret"][0] == v.oauth_client_secret
+    assert d.credentials["redis-password"][0] == "redis-pw-0123"
+    p = plan(d, "litemaas")
+    spec = p.cr["spec"]
+    LiteMaaSSpec.model_validate(spec)
+    assert spec["auth"]["oidc"] == {
+        "issuer": OIDC_ISSUER,
+        "clientId": v.oauth_client_id,
+        "clientSecret": {"name": "litemaas-credentials", "key": "oauth-client-secret"},
+    }
+    assert spec["routing"] == {
+        "type": "ingress",
+        "ingress": {"className": "nginx", "tlsSecretName": "web-tls"},
+        "frontend": {"host": hosts[0]},
+        "litellm": {"host": hosts[1]},
+    }
+    old = dict(p.replaced)
+    assert old["Ingress/prod-litemaas"] == "Ingress/litemaas"
+    assert old["Ingress/prod-litemaas-litellm"] == "Ingress/litemaas-litellm"
+    assert "Secret/sh.helm.release.v1.prod.v1 (no successor needed)" in p.deleted
+    assert "routing:             ingress (class nginx)" in describe(p)
+    run = executable(p)
+    assert {"Ingress/prod-litemaas", "Ingress/prod-litemaas-litellm"} <= set(run["remove"])
+
+
+def test_ingress_without_tls_keeps_http() -> None:
+    found = helm_found(Values(NS), platform="kubernetes", hosts=("a.example.org", "b.example.org"))
+    assert plan(detect(found)).cr["spec"]["routing"]["ingress"] == {
+        "className": "nginx",
+        "tls": False,
+    }

@@ -218,6 +218,11 @@ class Settings:
     backup_size: str | None
     backup_storage_class: str | None
     groups: dict[str, list[str]]
+    # Ingress installs (the Helm chart on plain Kubernetes): what the operator's Ingresses keep.
+    ingress_class: str | None = None
+    ingress_tls: bool = True
+    ingress_tls_secret: str | None = None
+    ingresses: dict[str, str] = field(default_factory=dict)  # name -> component (web, ai-proxy)
 
 
 @dataclass
@@ -300,16 +305,23 @@ def _routes(
     return None
 
 
-def _ingress_host(found: Found, release: str | None, component: str) -> str | None:
+def _ingress(found: Found, release: str | None, component: str) -> Obj | None:
+    """The install's Ingress for ``component`` (web, ai-proxy), with a host."""
     for obj in found.all("Ingress"):
         lab = obj["metadata"].get("labels") or {}
         if release and lab.get("app.kubernetes.io/instance") != release:
             continue
         if lab.get("app.kubernetes.io/component", lab.get("component")) != component:
             continue
-        for rule in obj["spec"].get("rules") or []:
-            if rule.get("host"):
-                return str(rule["host"])
+        if _ingress_host(obj):
+            return obj
+    return None
+
+
+def _ingress_host(obj: Obj | None) -> str | None:
+    for rule in (obj or {}).get("spec", {}).get("rules") or []:
+        if rule.get("host"):
+            return str(rule["host"])
     return None
 
 
@@ -475,11 +487,24 @@ def detect(found: Found, flavour: Flavour | None = None, release: str | None = N
     frontend_host = ((front_route or {}).get("spec") or {}).get("host")
     litellm_host = ((llm_route or {}).get("spec") or {}).get("host")
     routing: Literal["route", "ingress", "none"] = "route" if front_route else "none"
+    front_ingress = llm_ingress = None
     if not frontend_host:
-        ingress_host = _ingress_host(found, layout.release, "web")
-        if ingress_host:
-            frontend_host, routing = ingress_host, "ingress"
-            litellm_host = litellm_host or _ingress_host(found, layout.release, "ai-proxy")
+        front_ingress = _ingress(found, layout.release, "web")
+        if front_ingress:
+            frontend_host, routing = _ingress_host(front_ingress), "ingress"
+            llm_ingress = _ingress(found, layout.release, "ai-proxy")
+            litellm_host = litellm_host or _ingress_host(llm_ingress)
+    ingress_spec = (front_ingress or {}).get("spec") or {}
+    tls_secrets = [t.get("secretName") for t in ingress_spec.get("tls") or []]
+    llm_secrets = [
+        t.get("secretName") for t in ((llm_ingress or {}).get("spec") or {}).get("tls") or []
+    ]
+    if tls_secrets and llm_secrets and llm_secrets[:1] != tls_secrets[:1]:
+        notes.append(
+            f"the LiteLLM Ingress's TLS Secret {llm_secrets[0]} differs from the frontend's "
+            f"{tls_secrets[0]}: the operator serves both hosts with {tls_secrets[0]}; make it "
+            "cover both hosts, or set spec.routing.ingress.tlsSecretName"
+        )
     frontend_host = (
         frontend_host
         or _host_of(backend.get("cors-origin"))
@@ -512,6 +537,15 @@ def detect(found: Found, flavour: Flavour | None = None, release: str | None = N
         backup_size=_size(backup_pvc),
         backup_storage_class=(backup_pvc or {}).get("spec", {}).get("storageClassName"),
         groups=groups,
+        ingress_class=ingress_spec.get("ingressClassName"),
+        # Served over https only when the old Ingress had a tls block: the URLs stay as they were.
+        ingress_tls=bool(tls_secrets) or front_ingress is None,
+        ingress_tls_secret=tls_secrets[0] if tls_secrets and tls_secrets[0] else None,
+        ingresses={
+            o["metadata"]["name"]: c
+            for o, c in ((front_ingress, "web"), (llm_ingress, "ai-proxy"))
+            if o is not None
+        },
     )
     present = [
         Ref(kind, name)

@@ -48,6 +48,9 @@ class Cluster:
     def __init__(self, reader: Any, namespace: str) -> None:
         self.reader = reader
         self.ns = namespace
+        # Told of every write once it is done: the log shows exactly what changed (and where a
+        # killed run stopped), and the tests kill runs between two writes of one step.
+        self.wrote: Callable[[str], None] = lambda what: None
 
     def path(self, kind: str, name: str | None = None) -> str:
         base = PATHS[kind].format(ns=self.ns)
@@ -59,14 +62,19 @@ class Cluster:
     def send(self, method: str, path: str, body: Any, ctype: str = "application/json") -> Any:
         return self.reader.send(method, path, body, ctype)
 
-    def patch(self, kind: str, name: str, body: dict[str, Any]) -> Any:
-        return self.send("PATCH", self.path(kind, name), body, "application/merge-patch+json")
+    def patch(self, kind: str, name: str, body: dict[str, Any], what: str = "") -> Any:
+        out = self.send("PATCH", self.path(kind, name), body, "application/merge-patch+json")
+        self.wrote(f"patched {kind}/{name}{what}")
+        return out
 
     def create(self, kind: str, body: dict[str, Any]) -> Any:
-        return self.send("POST", self.path(kind), body)
+        out = self.send("POST", self.path(kind), body)
+        self.wrote(f"created {kind}/{body['metadata']['name']}")
+        return out
 
     def delete(self, kind: str, name: str) -> None:
         self.send("DELETE", self.path(kind, name), {"propagationPolicy": "Background"})
+        self.wrote(f"deleted {kind}/{name}")
 
     def pods(self, selector: dict[str, str]) -> list[dict[str, Any]]:
         query = ",".join(f"{k}={v}" for k, v in sorted(selector.items()))
@@ -118,6 +126,8 @@ def execute(
     instance = Instance(plan["name"], plan["namespace"])
     names = Names(instance)
     total = len(STEPS)
+    cluster.wrote = lambda what: log(f"    {what}")
+    stopped_at: float | None = None  # when this run saw the old pods gone (downtime started)
 
     def done(i: int, step: str, what: str) -> None:
         log(f"[{i}/{total}] {step}: {what}")
@@ -143,21 +153,28 @@ def execute(
             raise RefusedError(f"PersistentVolume/{v['pv']} is gone: cannot carry its data over")
         if pv["spec"].get("persistentVolumeReclaimPolicy") != "Retain":
             cluster.patch(
-                "PersistentVolume", v["pv"], {"spec": {"persistentVolumeReclaimPolicy": "Retain"}}
+                "PersistentVolume",
+                v["pv"],
+                {"spec": {"persistentVolumeReclaimPolicy": "Retain"}},
+                ": reclaim policy Retain",
             )
     done(2, "retain", ", ".join(f"PersistentVolume/{v['pv']}" for v in plan["volumes"]) + " Retain")
 
     # 3. stop: no old pod may hold the RWO volumes.
     selectors = []
+    running = False
     for ref in plan["stop"]:
         kind, name = _split(ref)
         obj = cluster.get(kind, name)
         if obj is None or _ours(obj):
             continue
         if obj["spec"].get("replicas", 1) != 0:
-            cluster.patch(kind, name, {"spec": {"replicas": 0}})
+            cluster.patch(kind, name, {"spec": {"replicas": 0}}, ": replicas 0")
         selectors.append(obj["spec"]["selector"].get("matchLabels") or {})
+        running = running or bool(cluster.pods(selectors[-1]))
     wait(lambda: not any(cluster.pods(s) for s in selectors), timeout, "old pods gone")
+    if running:
+        stopped_at = time.monotonic()
     done(3, "stop", f"{len(selectors)} old workload(s) at 0 replicas, their pods gone")
 
     # 4. release: old claims deleted, the volumes pre-bound to the operator's claim names.
@@ -187,6 +204,7 @@ def execute(
                         }
                     }
                 },
+                f": reserved for PersistentVolumeClaim/{v['new']}",
             )
     done(4, "release", "volumes reserved for " + ", ".join(v["new"] for v in plan["volumes"]))
 
@@ -242,7 +260,11 @@ def execute(
             )
 
         wait(ready, timeout, f"LiteMaaS/{instance.name} Ready")
-    done(7, "create", f"LiteMaaS/{instance.name}" + (" Ready" if wait_ready else " created"))
+    state = " Ready" if wait_ready else " created"
+    if stopped_at is not None and wait_ready:
+        # The downtime, as far as this run saw it: from the old pods gone to the new Ready.
+        state += f" {time.monotonic() - stopped_at:.0f}s after the old pods were gone"
+    done(7, "create", f"LiteMaaS/{instance.name}{state}")
 
     # 8. cleanup: the rest of the old install, and the hand-made OAuthClient.
     removed = 0

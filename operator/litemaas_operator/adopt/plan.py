@@ -73,6 +73,15 @@ def build_cr(detected: Detected, instance: Instance) -> dict[str, Any]:
         routing: dict[str, Any] = {}
         if s.routing == "ingress":
             routing["type"] = "ingress"
+            ingress: dict[str, Any] = {}
+            if s.ingress_class:
+                ingress["className"] = s.ingress_class
+            if not s.ingress_tls:
+                ingress["tls"] = False
+            elif s.ingress_tls_secret:
+                ingress["tlsSecretName"] = s.ingress_tls_secret
+            if ingress:
+                routing["ingress"] = ingress
         if s.frontend_host:
             routing["frontend"] = {"host": s.frontend_host}
         if s.litellm_host:
@@ -152,6 +161,9 @@ def successors(detected: Detected, names: Names) -> dict[Ref, Ref]:
         table[Ref("Route", route)] = Ref("Route", names.frontend_route)
     for route in lay.litellm_routes:
         table[Ref("Route", route)] = Ref("Route", names.litellm_route)
+    for ingress, component in detected.settings.ingresses.items():
+        new = names.frontend_route if component == "web" else names.litellm_route
+        table[Ref("Ingress", ingress)] = Ref("Ingress", new)
     return table
 
 
@@ -286,6 +298,8 @@ def describe(p: Plan) -> str:
         f"  version:             {s.version or 'unknown'} (from {s.version_source})",
         f"  frontend host:       {s.frontend_host or '-'}",
         f"  LiteLLM host:        {s.litellm_host or '-'}",
+        f"  routing:             {s.routing}"
+        + (f" (class {s.ingress_class})" if s.routing == "ingress" and s.ingress_class else ""),
         f"  auth mode:           {s.auth_mode}",
         f"  OAuth client id:     {s.oauth_client_id or '-'}",
         f"  initial admin users: {', '.join(s.initial_admin_users) or '-'}",
