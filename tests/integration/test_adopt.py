@@ -296,6 +296,7 @@ def _edit_group(cluster: Any, name: str, add: list[str] = (), remove: list[str] 
 
 
 STEP_LINE = re.compile(r"^\[(\d+)/(\d+)\] ")
+WRITE = "  + "  # how adopt logs each write it made
 
 
 def _adopt_killed_at_every_step(
@@ -323,7 +324,7 @@ def _adopt_killed_at_every_step(
                 if finished < step < int(m.group(2)):
                     point, finished = f"after step {step}", step
                     break
-            elif line.startswith("    ") and step + 1 not in halfway:  # a write, logged
+            elif line.startswith(WRITE) and step + 1 not in halfway:  # a write, logged
                 point = f"in step {step + 1}"
                 halfway.add(step + 1)
                 break
@@ -360,7 +361,7 @@ def _second_run_changes_nothing(cluster: Any, ns: str, *args: str) -> None:
     out, _ = proc.communicate(timeout=300)
     assert proc.returncode == 0, out
     assert "Resuming." in out
-    assert not [line for line in out.splitlines() if line.startswith("    ")], out
+    assert not [line for line in out.splitlines() if line.startswith(WRITE)], out
     assert versions(cluster, ns) == before
 
 
@@ -405,6 +406,7 @@ def test_kustomize_adoption_killed_at_every_step_keeps_everything(
                 unchanged_by_dry_run.append(versions(cluster, namespace) == before)
 
         kills, out = _adopt_killed_at_every_step(cluster, namespace, dry_run_midway)
+        print(f"adoption killed: {kills}")
         assert [k for k in kills if k.startswith("after")] == [
             f"after step {i}" for i in range(1, 8)
         ], kills

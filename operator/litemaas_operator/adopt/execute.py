@@ -126,7 +126,7 @@ def execute(
     instance = Instance(plan["name"], plan["namespace"])
     names = Names(instance)
     total = len(STEPS)
-    cluster.wrote = lambda what: log(f"    {what}")
+    cluster.wrote = lambda what: log(f"  + {what}")
     stopped_at: float | None = None  # when this run saw the old pods gone (downtime started)
 
     def done(i: int, step: str, what: str) -> None:
