@@ -127,7 +127,9 @@ def execute(
     names = Names(instance)
     total = len(STEPS)
     cluster.wrote = lambda what: log(f"  + {what}")
-    stopped_at: float | None = None  # when this run saw the old pods gone (downtime started)
+    # The downtime as this run sees it: when it scaled the old pods down, when they were gone.
+    stopping_at: float | None = None
+    stopped_at: float | None = None
 
     def done(i: int, step: str, what: str) -> None:
         log(f"[{i}/{total}] {step}: {what}")
@@ -162,18 +164,17 @@ def execute(
 
     # 3. stop: no old pod may hold the RWO volumes.
     selectors = []
-    running = False
     for ref in plan["stop"]:
         kind, name = _split(ref)
         obj = cluster.get(kind, name)
         if obj is None or _ours(obj):
             continue
         if obj["spec"].get("replicas", 1) != 0:
+            stopping_at = stopping_at or time.monotonic()
             cluster.patch(kind, name, {"spec": {"replicas": 0}}, ": replicas 0")
         selectors.append(obj["spec"]["selector"].get("matchLabels") or {})
-        running = running or bool(cluster.pods(selectors[-1]))
     wait(lambda: not any(cluster.pods(s) for s in selectors), timeout, "old pods gone")
-    if running:
+    if stopping_at is not None:
         stopped_at = time.monotonic()
     done(3, "stop", f"{len(selectors)} old workload(s) at 0 replicas, their pods gone")
 
@@ -261,9 +262,12 @@ def execute(
 
         wait(ready, timeout, f"LiteMaaS/{instance.name} Ready")
     state = " Ready" if wait_ready else " created"
-    if stopped_at is not None and wait_ready:
-        # The downtime, as far as this run saw it: from the old pods gone to the new Ready.
-        state += f" {time.monotonic() - stopped_at:.0f}s after the old pods were gone"
+    if stopping_at is not None and stopped_at is not None and wait_ready:
+        now = time.monotonic()
+        state += (
+            f", {now - stopping_at:.0f}s after the old workloads were scaled down "
+            f"({now - stopped_at:.0f}s after their pods were gone)"
+        )
     done(7, "create", f"LiteMaaS/{instance.name}{state}")
 
     # 8. cleanup: the rest of the old install, and the hand-made OAuthClient.
