@@ -51,6 +51,10 @@ NAMESPACED = [
     ("apps/v1", "deployments"),
     ("apps/v1", "statefulsets"),
     ("networking.k8s.io/v1", "ingresses"),
+    ("networking.k8s.io/v1", "networkpolicies"),
+    ("batch/v1", "jobs"),
+    ("rbac.authorization.k8s.io/v1", "roles"),
+    ("rbac.authorization.k8s.io/v1", "rolebindings"),
     ("route.openshift.io/v1", "routes"),
     ("litemaas.io/v1alpha1", "litemaases"),
 ]
@@ -505,7 +509,9 @@ def test_helm_adoption_keeps_everything(
 ) -> None:
     v = Values(namespace, domain=cluster.domain, version="0.5.0")
     hosts = (f"chat-{namespace[-6:]}.{cluster.domain}", f"llm-{namespace[-6:]}.{cluster.domain}")
-    install = helm_install(v, "prod", hosts=hosts, redis_password="redis-pass-0123456789")
+    install = helm_install(
+        v, "prod", hosts=hosts, redis_password="redis-pass-0123456789", network_policy=True
+    )
     create(cluster, namespace, install)
     admins = [f"admin-{namespace[-6:]}"]
     try:

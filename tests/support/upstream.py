@@ -372,6 +372,7 @@ def helm_install(
     platform: str = "openshift",
     redis_password: str | None = None,
     tls_secret: str | None = None,
+    network_policy: bool = False,
 ) -> list[Obj]:
     """What the Helm chart renders for ``release``, with Helm's release Secret beside it.
 
@@ -380,7 +381,8 @@ def helm_install(
     Ingresses of class nginx (TLS from ``tls_secret`` when given) and OIDC login against
     ``OIDC_ISSUER`` with client id ``v.oauth_client_id``. ``hosts`` (frontend, LiteLLM) are the
     chart's ``route|ingress.{frontend,litellm}.host``; by default the hosts OpenShift would
-    generate. ``redis_password`` is 0.5.0's ``redis.auth.password``.
+    generate. ``redis_password`` is 0.5.0's ``redis.auth.password``, ``network_policy`` its
+    ``networkPolicy.enabled`` (a deny-all policy, then one allow per component; two here).
     """
     full = release if "litemaas" in release else f"{release}-litemaas"
     ns, dom = v.namespace, v.domain
@@ -513,6 +515,7 @@ def helm_install(
                 },
                 "type": "kubernetes.io/service-account-token",
             },
+            *_oauth_hook(full, lab("oauth"), ns),
         ]
     else:
         objs += [
@@ -526,7 +529,92 @@ def helm_install(
         ]
         if redis_password:
             objs.append(_secret(f"{full}-redis", lab("cache"), {"password": redis_password}))
+    if network_policy:
+        objs += [
+            _network_policy(f"{full}-default-deny", lab("database"), {}, []),
+            _network_policy(
+                f"{full}-postgresql",
+                lab("database"),
+                sel("database"),
+                [{"podSelector": {"matchLabels": sel(c)}} for c in ("api", "ai-proxy")],
+            ),
+        ]
     return objs
+
+
+def _network_policy(
+    name: str, labels: dict[str, str], selector: dict[str, str], sources: list[Obj]
+) -> Obj:
+    spec: Obj = {"podSelector": {"matchLabels": selector} if selector else {}}
+    spec["policyTypes"] = ["Ingress"]
+    if sources:
+        spec["ingress"] = [{"from": sources}]
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": name, "labels": labels},
+        "spec": spec,
+    }
+
+
+def _oauth_hook(full: str, labels: dict[str, str], ns: str) -> list[Obj]:
+    """The chart's post-install hook for ServiceAccount OAuth: a Job with a Role to patch the
+    Route host into the backend's settings. Helm keeps hook objects after they ran."""
+    hook = {"helm.sh/hook": "post-install,post-upgrade"}
+    meta = {"labels": labels, "annotations": hook}
+    return [
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "Role",
+            "metadata": {"name": f"{full}-hook", **meta},
+            "rules": [
+                {
+                    "apiGroups": ["", "apps", "route.openshift.io"],
+                    "resources": [
+                        "routes",
+                        "serviceaccounts",
+                        "secrets",
+                        "configmaps",
+                        "deployments",
+                    ],
+                    "verbs": ["get", "patch"],
+                }
+            ],
+        },
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "RoleBinding",
+            "metadata": {"name": f"{full}-hook", **meta},
+            "roleRef": {
+                "apiGroup": "rbac.authorization.k8s.io",
+                "kind": "Role",
+                "name": f"{full}-hook",
+            },
+            "subjects": [{"kind": "ServiceAccount", "name": full, "namespace": ns}],
+        },
+        {
+            "apiVersion": "batch/v1",
+            "kind": "Job",
+            "metadata": {"name": f"{full}-oauth-setup", **meta},
+            "spec": {
+                "backoffLimit": 0,
+                "template": {
+                    "metadata": {"labels": labels},
+                    "spec": {
+                        "serviceAccountName": full,
+                        "restartPolicy": "Never",
+                        "containers": [
+                            {
+                                "name": "setup",
+                                "image": "bitnami/kubectl:latest",
+                                "command": ["/bin/sh", "-c", "true"],
+                            }
+                        ],
+                    },
+                },
+            },
+        },
+    ]
 
 
 def bound(objs: list[Obj], volumes: dict[str, str]) -> list[Obj]:

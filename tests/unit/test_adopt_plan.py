@@ -249,3 +249,20 @@ def test_ingress_without_tls_keeps_http() -> None:
         "className": "nginx",
         "tls": False,
     }
+
+
+def test_helm_hook_and_network_policies_are_deleted_in_time() -> None:
+    p = plan(detect(helm_found(Values(NS, version="0.5.0"), network_policy=True)))
+    run = executable(p)
+    # Helm keeps its hook objects after install: nothing of them may be left orphaned.
+    for hook in ("Job/prod-litemaas-oauth-setup", "Role/prod-litemaas-hook"):
+        assert hook in run["remove"]
+    assert "RoleBinding/prod-litemaas-hook" in run["remove"]
+    # A deny-all policy would isolate the operator's pods (never Ready): gone before "create".
+    policies = {
+        "NetworkPolicy/prod-litemaas-default-deny",
+        "NetworkPolicy/prod-litemaas-postgresql",
+    }
+    assert policies <= set(run["clashing"])
+    assert not policies & set(run["remove"])
+    assert any(d.startswith("NetworkPolicy/prod-litemaas-default-deny (before") for d in p.deleted)

@@ -28,6 +28,10 @@ PATHS = {
     "StatefulSet": "/apis/apps/v1/namespaces/{ns}/statefulsets",
     "Route": "/apis/route.openshift.io/v1/namespaces/{ns}/routes",
     "Ingress": "/apis/networking.k8s.io/v1/namespaces/{ns}/ingresses",
+    "NetworkPolicy": "/apis/networking.k8s.io/v1/namespaces/{ns}/networkpolicies",
+    "Job": "/apis/batch/v1/namespaces/{ns}/jobs",
+    "Role": "/apis/rbac.authorization.k8s.io/v1/namespaces/{ns}/roles",
+    "RoleBinding": "/apis/rbac.authorization.k8s.io/v1/namespaces/{ns}/rolebindings",
 }
 assert set(PATHS) == set(NAMESPACED_KINDS)
 

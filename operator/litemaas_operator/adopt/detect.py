@@ -27,6 +27,12 @@ NAMESPACED_KINDS = (
     "ServiceAccount",
     "Route",
     "Ingress",
+    # The Helm chart's: NetworkPolicies (0.5.0 networkPolicy.enabled), and its ServiceAccount
+    # OAuth hook (Job, Role, RoleBinding), which Helm leaves behind after install.
+    "NetworkPolicy",
+    "Job",
+    "Role",
+    "RoleBinding",
 )
 GROUP_NAMES = ("litemaas-admins", "litemaas-readonly", "litemaas-users")
 

@@ -18,7 +18,9 @@ from .detect import Detected, Ref
 DOWNTIME = (
     "LiteMaaS (UI, API and LiteLLM) is down from step 'stop' until the operator's pods are "
     "Ready: the old pods stop, the new PostgreSQL starts on the same data, then LiteLLM and "
-    "the backend start; expect 2 to 5 minutes. Route hosts, sessions (JWT secret), API keys and "
+    "the backend start. The operator's own share measured 5 to 7 seconds on a test cluster "
+    "with simulated pods; on a real cluster expect one to a few minutes, mostly image pulls "
+    "and start-up (docs/adoption.md, section 5). Hosts, sessions (JWT secret), API keys and "
     "stored model credentials keep working; the Redis cache starts empty."
 )
 
@@ -203,7 +205,10 @@ def plan(detected: Detected, name: str = "litemaas") -> Plan:
     deleted: list[str] = []
     for ref in detected.present:
         new = table.get(ref)
-        if new is None:
+        if ref.kind == "NetworkPolicy":
+            # The chart's deny-all policy selects every pod: the operator's could not connect.
+            deleted.append(f"{ref} (before the operator's pods start: it would isolate them)")
+        elif new is None:
             deleted.append(f"{ref} (no successor needed)")
         elif new == ref and ref.kind == "PersistentVolumeClaim":
             kept.append(f"{ref} (same name as the operator's: taken over in place)")
@@ -259,7 +264,10 @@ def plan(detected: Detected, name: str = "litemaas") -> Plan:
             + ", ".join(f"PersistentVolumeClaim/{n}" for _, n in moved)
             + " with spec.volumeName set to the old volume; wait until Bound",
         ),
-        Step("remove-clashing", "delete the old objects whose names the operator uses"),
+        Step(
+            "remove-clashing",
+            "delete the old objects whose names the operator uses, and the old NetworkPolicies",
+        ),
         Step("create", f"create {KIND}/{name} (above) and wait until it is Ready"),
         Step(
             "cleanup",
@@ -354,10 +362,11 @@ def executable(p: Plan) -> dict[str, Any]:
         if old and pv:
             volumes.append({"old": old, "new": new, "pv": pv})
     workloads = [str(r) for r in d.present if r.kind in ("Deployment", "StatefulSet")]
-    clashing = [
-        str(r) for r in d.present if table.get(r) == r and r.kind != "PersistentVolumeClaim"
-    ]
-    remove = [str(r) for r in d.present if table.get(r) != r and r.kind != "PersistentVolumeClaim"]
+    # Deleted before the LiteMaaS is created: objects holding the operator's names, and the
+    # old NetworkPolicies (they would isolate the operator's pods, which then never get Ready).
+    early = [r for r in d.present if table.get(r) == r or r.kind == "NetworkPolicy"]
+    clashing = [str(r) for r in early if r.kind != "PersistentVolumeClaim"]
+    remove = [str(r) for r in d.present if r not in early and r.kind != "PersistentVolumeClaim"]
     return {
         "name": p.instance.name,
         "namespace": p.instance.namespace,
