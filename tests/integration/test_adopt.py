@@ -581,6 +581,7 @@ def test_helm_adoption_on_plain_kubernetes_keeps_ingress_hosts(
     install = helm_install(v, "team", platform="kubernetes", hosts=hosts, tls_secret="web-tls")
     create(cluster, namespace, install)
     pv = bound_volume(cluster, namespace, "data-team-litemaas-postgresql-0")
+    backup_pv = bound_volume(cluster, namespace, "team-litemaas-backend-backup")
     marker = Path(pv.spec.host_path.path) / "pgdata" / "ADOPTION_MARKER"
     marker.parent.mkdir(parents=True, exist_ok=True)
     marker.write_text("kubernetes")
@@ -603,6 +604,11 @@ def test_helm_adoption_on_plain_kubernetes_keeps_ingress_hosts(
         claim = core.read_namespaced_persistent_volume_claim("data-litemaas-postgres-0", namespace)
         assert claim.spec.volume_name == pv.metadata.name
         assert marker.read_text() == "kubernetes"
+        backup = core.read_namespaced_persistent_volume_claim("litemaas-backend-backup", namespace)
+        assert backup.spec.volume_name == backup_pv.metadata.name
+        for volume in (pv, backup_pv):
+            kept = core.read_persistent_volume(volume.metadata.name)
+            assert kept.spec.persistent_volume_reclaim_policy == "Retain"
         store = _secret_values(core, "litemaas-credentials", namespace)
         assert store["postgres-password"] == v.pg_password
         assert store["jwt-secret"] == v.jwt_secret

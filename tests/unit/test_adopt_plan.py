@@ -266,3 +266,13 @@ def test_helm_hook_and_network_policies_are_deleted_in_time() -> None:
     assert policies <= set(run["clashing"])
     assert not policies & set(run["remove"])
     assert any(d.startswith("NetworkPolicy/prod-litemaas-default-deny (before") for d in p.deleted)
+
+
+def test_half_helm_release_names_what_is_missing() -> None:
+    found = helm_found(Values(NS))
+    found.objects["Secret"].pop("prod-litemaas-backend")
+    found.objects["Deployment"].pop("prod-litemaas")
+    with pytest.raises(RefusedError, match="half Helm release prod") as err:
+        detect(found)
+    assert "Secret/prod-litemaas-backend" in str(err.value)
+    assert "Deployment/prod-litemaas" in str(err.value)
