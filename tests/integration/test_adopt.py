@@ -631,3 +631,34 @@ def test_helm_adoption_on_plain_kubernetes_keeps_ingress_hosts(
         assert backend["oauth-callback-url"] == f"https://{hosts[0]}/api/auth/callback"
     assert _old_objects_left(cluster, namespace, install) == []
     _second_run_changes_nothing(cluster, namespace)
+
+
+@on_openshift
+@pytest.mark.timeout(600)
+def test_helm_release_named_litemaas_is_taken_over_in_place(
+    cluster: Any, namespace: str, operator: Any, crs: Any
+) -> None:
+    # The chart's names for release `litemaas` are the operator's own for LiteMaaS `litemaas`:
+    # Deployment litemaas-backend, Route litemaas, PVC litemaas-backend-backup.
+    v = Values(namespace, domain=cluster.domain, version="0.5.0")
+    hosts = (f"chat-{namespace[-6:]}.{cluster.domain}", f"llm-{namespace[-6:]}.{cluster.domain}")
+    install = helm_install(v, "litemaas", hosts=hosts)
+    create(cluster, namespace, install)
+    pv = bound_volume(cluster, namespace, "data-litemaas-postgresql-0")
+    backup_pv = bound_volume(cluster, namespace, "litemaas-backend-backup")
+    proc = _adopt_process(cluster, namespace)
+    out, _ = proc.communicate(timeout=500)
+    assert proc.returncode == 0, out
+    assert "  + deleted Deployment/litemaas-backend" in out.split("[5/8]")[1].split("[6/8]")[0]
+    with cluster.api_client() as api:
+        core = client.CoreV1Api(api)
+        claim = core.read_namespaced_persistent_volume_claim("data-litemaas-postgres-0", namespace)
+        assert claim.spec.volume_name == pv.metadata.name
+        backup = core.read_namespaced_persistent_volume_claim("litemaas-backend-backup", namespace)
+        assert backup.spec.volume_name == backup_pv.metadata.name
+        backend = client.AppsV1Api(api).read_namespaced_deployment("litemaas-backend", namespace)
+        assert backend.metadata.labels["app.kubernetes.io/managed-by"] == "litemaas-operator"
+    # The backup claim was taken over in place (the operator's labels on it now); the rest of
+    # the release is gone or re-created by the operator.
+    assert _old_objects_left(cluster, namespace, install) == []
+    _second_run_changes_nothing(cluster, namespace)
