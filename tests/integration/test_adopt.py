@@ -29,6 +29,7 @@ from litemaas_operator.cli import main
 from litemaas_operator.render.auth import REDIRECT_ANNOTATION
 from support.crs import client_name
 from support.upstream import (
+    OIDC_ISSUER,
     Values,
     helm_install,
     kustomize_install,
@@ -662,3 +663,43 @@ def test_helm_release_named_litemaas_is_taken_over_in_place(
     # the release is gone or re-created by the operator.
     assert _old_objects_left(cluster, namespace, install) == []
     _second_run_changes_nothing(cluster, namespace)
+
+
+@on_openshift
+@pytest.mark.timeout(600)
+def test_kustomize_oidc_overlay_adoption(
+    cluster: Any, namespace: str, operator: Any, crs: Any
+) -> None:
+    v = Values(namespace, domain=cluster.domain, version="0.5.0", oauth_client_id="litemaas")
+    cluster.kubectl(
+        "label",
+        "namespace",
+        namespace,
+        "--overwrite",
+        *(f"{k}={val}" for k, val in kustomize_namespace_labels(v).items()),
+    )
+    install = kustomize_install(v, oidc=True)
+    create(cluster, namespace, install)
+    pv = bound_volume(cluster, namespace, "postgres-storage-postgres-0")
+    proc = _adopt_process(cluster, namespace)
+    out, _ = proc.communicate(timeout=500)
+    assert proc.returncode == 0, out
+    front = f"litemaas-{namespace}.{cluster.domain}"
+    cr = crs.get("litemaas")
+    assert cr is not None and cr["spec"]["version"] == "0.5.0"
+    assert cr["spec"]["auth"]["mode"] == "oidc"
+    assert cr["spec"]["auth"]["oidc"]["issuer"] == OIDC_ISSUER
+    with cluster.api_client() as api:
+        core = client.CoreV1Api(api)
+        claim = core.read_namespaced_persistent_volume_claim("data-litemaas-postgres-0", namespace)
+        assert claim.spec.volume_name == pv.metadata.name
+        store = _secret_values(core, "litemaas-credentials", namespace)
+        assert store["oauth-client-secret"] == v.oauth_client_secret
+        assert store["jwt-secret"] == v.jwt_secret
+        backend = _secret_values(core, "litemaas-backend", namespace)
+        assert backend["oauth-callback-url"] == f"https://{front}/api/auth/callback"
+        assert backend["oauth-client-id"] == "litemaas"
+    # OIDC: no OAuthClient of the operator's.
+    got = cluster.kubectl("get", "oauthclient", client_name(namespace), check=False)
+    assert got.returncode != 0
+    assert _old_objects_left(cluster, namespace, install) == []

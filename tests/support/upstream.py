@@ -176,6 +176,8 @@ def _secret_env(secret: str, pairs: dict[str, str]) -> list[Obj]:
     ]
 
 
+OIDC_ISSUER = "https://sso.example.com/realms/litemaas"
+
 BACKEND_KEYS = {
     "DATABASE_URL": "database-url",
     "CORS_ORIGIN": "cors-origin",
@@ -208,11 +210,29 @@ def _backend_secret_data(v: Values, frontend_host: str, client_id: str) -> dict[
     }
 
 
-def kustomize_install(v: Values, with_routes: bool = True) -> list[Obj]:
-    """What the Kustomize guide creates in ``v.namespace`` (the Namespace itself aside)."""
+def kustomize_install(v: Values, with_routes: bool = True, oidc: bool = False) -> list[Obj]:
+    """What the Kustomize guide creates in ``v.namespace`` (the Namespace itself aside).
+
+    ``oidc``: applied with ``overlays/oidc/`` (the backend's env patched to AUTH_PROVIDER=oidc,
+    OIDC_GROUPS_CLAIM, OIDC_SCOPES; the backend Secret's issuer edited by hand to the
+    provider's, ``OIDC_ISSUER``) and no OAuthClient.
+    """
     ns, dom = v.namespace, v.domain
     front = f"litemaas-{ns}.{dom}"
     llm = f"litellm-{ns}.{dom}"
+    backend_data = _backend_secret_data(v, front, v.oauth_client_id)
+    backend_env = {
+        "NODE_ENV": "production",
+        "LITELLM_API_URL": f"https://{llm}",
+        "INITIAL_ADMIN_USERS": v.admins,
+    }
+    if oidc:
+        backend_data["oauth-issuer"] = OIDC_ISSUER
+        backend_env |= {
+            "AUTH_PROVIDER": "oidc",
+            "OIDC_GROUPS_CLAIM": "roles",
+            "OIDC_SCOPES": "openid profile email",
+        }
 
     def lab(app: str, component: str | None) -> dict[str, str]:
         return {"app": app, **({"component": component} if component else {})}
@@ -226,7 +246,7 @@ def kustomize_install(v: Values, with_routes: bool = True) -> list[Obj]:
         _secret(
             "backend-secret",
             lab("backend", "api"),
-            _backend_secret_data(v, front, v.oauth_client_id),
+            backend_data,
         ),
         _secret(
             "litellm-secret",
@@ -279,14 +299,7 @@ def kustomize_install(v: Values, with_routes: bool = True) -> list[Obj]:
             {"app": "backend"},
             # The guide's `newTag: latest` overrides the version (reference section 7).
             "quay.io/rh-aiservices-bu/litemaas-backend:latest",
-            _secret_env("backend-secret", BACKEND_KEYS)
-            + _env(
-                {
-                    "NODE_ENV": "production",
-                    "LITELLM_API_URL": f"https://{llm}",
-                    "INITIAL_ADMIN_USERS": v.admins,
-                }
-            ),
+            _secret_env("backend-secret", BACKEND_KEYS) + _env(backend_env),
             [{"name": "backup", "persistentVolumeClaim": {"claimName": "backend-backup"}}],
         ),
         _service("backend", lab("backend", "api"), {"app": "backend"}, 8080),
@@ -359,9 +372,6 @@ def _ingress(name: str, labels: dict[str, str], service: str, host: str, tls: st
         "metadata": {"name": name, "labels": labels},
         "spec": spec,
     }
-
-
-OIDC_ISSUER = "https://sso.example.com/realms/litemaas"
 
 
 def helm_install(

@@ -227,6 +227,7 @@ def test_helm_release_on_plain_kubernetes_with_ingress_and_oidc() -> None:
         "issuer": OIDC_ISSUER,
         "clientId": v.oauth_client_id,
         "clientSecret": {"name": "litemaas-credentials", "key": "oauth-client-secret"},
+        "groupsClaim": "groups",  # the chart's oauth.oidc.groupsClaim, as read
     }
     assert spec["routing"] == {
         "type": "ingress",
@@ -276,3 +277,21 @@ def test_half_helm_release_names_what_is_missing() -> None:
         detect(found)
     assert "Secret/prod-litemaas-backend" in str(err.value)
     assert "Deployment/prod-litemaas" in str(err.value)
+
+
+def test_kustomize_oidc_overlay() -> None:
+    v = Values(NS)
+    objs = kustomize_install(v, oidc=True)
+    found = Found.from_items(NS, objs + statefulset_claims(objs), [], [])
+    d = detect(found)
+    assert (d.settings.auth_mode, d.oauth_client) == ("oidc", None)
+    assert d.credentials["oauth-client-secret"][0] == v.oauth_client_secret
+    spec = plan(d).cr["spec"]
+    LiteMaaSSpec.model_validate(spec)
+    assert spec["auth"]["oidc"] == {
+        "issuer": OIDC_ISSUER,
+        "clientId": v.oauth_client_id,
+        "clientSecret": {"name": "litemaas-credentials", "key": "oauth-client-secret"},
+        "groupsClaim": "roles",
+        "scopes": "openid profile email",
+    }

@@ -229,6 +229,9 @@ class Settings:
     ingress_tls: bool = True
     ingress_tls_secret: str | None = None
     ingresses: dict[str, str] = field(default_factory=dict)  # name -> component (web, ai-proxy)
+    # OIDC (AUTH_PROVIDER=oidc): the backend's OIDC_GROUPS_CLAIM and OIDC_SCOPES when set.
+    oidc_groups_claim: str | None = None
+    oidc_scopes: str | None = None
 
 
 @dataclass
@@ -535,6 +538,8 @@ def detect(found: Found, flavour: Flavour | None = None, release: str | None = N
         auth_mode=auth_mode,
         oauth_client_id=client_id,
         oauth_issuer=backend.get("oauth-issuer") or None,
+        oidc_groups_claim=env.get("OIDC_GROUPS_CLAIM") or None,
+        oidc_scopes=env.get("OIDC_SCOPES") or None,
         initial_admin_users=admins,
         redis=found.get("Deployment", layout.redis) is not None,
         litellm_ui_username=litellm.get("ui-username") or None,

@@ -68,6 +68,10 @@ def build_cr(detected: Detected, instance: Instance) -> dict[str, Any]:
             # Imported into the store with its exact value.
             "clientSecret": {"name": Names(instance).credentials, "key": "oauth-client-secret"},
         }
+        if s.oidc_groups_claim:
+            auth["oidc"]["groupsClaim"] = s.oidc_groups_claim
+        if s.oidc_scopes:
+            auth["oidc"]["scopes"] = s.oidc_scopes
     if s.initial_admin_users:
         auth["initialAdminUsers"] = list(s.initial_admin_users)
     spec["auth"] = auth
