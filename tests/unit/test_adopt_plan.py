@@ -295,3 +295,26 @@ def test_kustomize_oidc_overlay() -> None:
         "groupsClaim": "roles",
         "scopes": "openid profile email",
     }
+
+
+def test_endpoint_annotations_are_kept_without_tool_bookkeeping() -> None:
+    """cert-manager's issuer or a router timeout set on the old Ingress stays on the new one."""
+    hosts = ("chat.example.org", "llm.example.org")
+    found = helm_found(Values(NS), platform="kubernetes", hosts=hosts, tls_secret="web-tls")
+    web, llm = sorted(found.all("Ingress"), key=lambda o: o["metadata"]["name"])
+    web["metadata"]["annotations"] = {
+        "cert-manager.io/cluster-issuer": "letsencrypt",
+        "meta.helm.sh/release-name": "prod",
+        "kubectl.kubernetes.io/last-applied-configuration": "{}",
+    }
+    llm["metadata"]["annotations"] = {"nginx.ingress.kubernetes.io/proxy-read-timeout": "600"}
+    routing = plan(detect(found)).cr["spec"]["routing"]
+    assert routing["frontend"] == {
+        "host": hosts[0],
+        "annotations": {"cert-manager.io/cluster-issuer": "letsencrypt"},
+    }
+    assert routing["litellm"] == {
+        "host": hosts[1],
+        "annotations": {"nginx.ingress.kubernetes.io/proxy-read-timeout": "600"},
+    }
+    LiteMaaSSpec.model_validate(plan(detect(found)).cr["spec"])

@@ -229,6 +229,10 @@ class Settings:
     ingress_tls: bool = True
     ingress_tls_secret: str | None = None
     ingresses: dict[str, str] = field(default_factory=dict)  # name -> component (web, ai-proxy)
+    # The old Route's or Ingress's own annotations per endpoint (cert-manager's issuer, router
+    # timeouts), without the bookkeeping of kubectl, Helm and OpenShift.
+    frontend_annotations: dict[str, str] = field(default_factory=dict)
+    litellm_annotations: dict[str, str] = field(default_factory=dict)
     # OIDC (AUTH_PROVIDER=oidc): the backend's OIDC_GROUPS_CLAIM and OIDC_SCOPES when set.
     oidc_groups_claim: str | None = None
     oidc_scopes: str | None = None
@@ -312,6 +316,25 @@ def _routes(
             ):
                 return obj
     return None
+
+
+# Annotations that record who wrote an object, not how it should be served.
+BOOKKEEPING_PREFIXES = (
+    "kubectl.kubernetes.io/",
+    "meta.helm.sh/",
+    "openshift.io/host.generated",
+    "deployment.kubernetes.io/",
+)
+
+
+def user_annotations(obj: Obj | None) -> dict[str, str]:
+    """``obj``'s annotations a person set, for the operator's Route or Ingress to keep."""
+    annotations = ((obj or {}).get("metadata") or {}).get("annotations") or {}
+    return {
+        k: v
+        for k, v in sorted(annotations.items())
+        if not k.startswith(BOOKKEEPING_PREFIXES) and isinstance(v, str)
+    }
 
 
 def _ingress(found: Found, release: str | None, component: str) -> Obj | None:
@@ -552,6 +575,8 @@ def detect(found: Found, flavour: Flavour | None = None, release: str | None = N
         # Served over https only when the old Ingress had a tls block: the URLs stay as they were.
         ingress_tls=bool(tls_secrets) or front_ingress is None,
         ingress_tls_secret=tls_secrets[0] if tls_secrets and tls_secrets[0] else None,
+        frontend_annotations=user_annotations(front_route or front_ingress),
+        litellm_annotations=user_annotations(llm_route or llm_ingress),
         ingresses={
             o["metadata"]["name"]: c
             for o, c in ((front_ingress, "web"), (llm_ingress, "ai-proxy"))

@@ -88,10 +88,15 @@ def build_cr(detected: Detected, instance: Instance) -> dict[str, Any]:
                 ingress["tlsSecretName"] = s.ingress_tls_secret
             if ingress:
                 routing["ingress"] = ingress
-        if s.frontend_host:
-            routing["frontend"] = {"host": s.frontend_host}
-        if s.litellm_host:
-            routing["litellm"] = {"host": s.litellm_host}
+        for key, host, annotations in (
+            ("frontend", s.frontend_host, s.frontend_annotations),
+            ("litellm", s.litellm_host, s.litellm_annotations),
+        ):
+            endpoint: dict[str, Any] = {"host": host} if host else {}
+            if annotations:
+                endpoint["annotations"] = dict(annotations)
+            if endpoint:
+                routing[key] = endpoint
         spec["routing"] = routing
     spec["redis"] = {"enabled": s.redis}
     if s.litellm_ui_username:
