@@ -18,15 +18,12 @@ CRI-O adds).
 
 from __future__ import annotations
 
-import json
 import os
-import secrets
 import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
 import pytest
 
@@ -39,17 +36,12 @@ from support.image import (
     build_image,
     missing_tools,
     network_interfaces,
+    operator_deployment,
     quantity_bytes,
+    service_account_files,
     unpack,
 )
-from support.install import (
-    OPERATOR_NAMESPACE,
-    SAMPLES,
-    SERVICE_ACCOUNT,
-    forbidden_lines,
-    new_namespace,
-    sample,
-)
+from support.install import SAMPLES, forbidden_lines, new_namespace, sample
 
 pytestmark = [pytest.mark.e2e]
 
@@ -86,21 +78,6 @@ def bundle(image: Image, tmp_path_factory: pytest.TempPathFactory) -> Iterator[P
     shutil.rmtree(dest, ignore_errors=True)
 
 
-def sa_files(cluster: Any) -> dict[str, str]:
-    """What the kubelet projects for the pod's ServiceAccount: token, ca.crt, namespace."""
-    token = cluster.kubectl(
-        "create", "token", SERVICE_ACCOUNT, "-n", OPERATOR_NAMESPACE, "--duration=1h"
-    ).stdout.strip()
-    ca = cluster.kubectl(
-        "get", "configmap", "kube-root-ca.crt", "-n", OPERATOR_NAMESPACE, "-o", "json"
-    ).stdout
-    return {
-        "token": token,
-        "ca.crt": json.loads(ca)["data"]["ca.crt"],
-        "namespace": OPERATOR_NAMESPACE,
-    }
-
-
 def process_status(pid: int) -> dict[str, str]:
     """/proc/<pid>/status as a dict."""
     lines = Path(f"/proc/{pid}/status").read_text().splitlines()
@@ -128,25 +105,12 @@ def test_the_image_runs_the_operator_as_its_pod_would(
 ) -> None:
     cluster = manifests_install
     uid, gid, passwd_entry, without_env = RUNTIMES[runtime]
-    deployment = json.loads(
-        cluster.kubectl(
-            "get", "deployment", "litemaas-operator", "-n", OPERATOR_NAMESPACE, "-o", "json"
-        ).stdout
-    )
-    api = urlparse(cluster.server)
-    assert api.hostname and api.port, cluster.server
-    pod = PodIdentity(
-        name=f"litemaas-operator-{secrets.token_hex(5)}-{secrets.token_hex(3)[:5]}",
-        namespace=OPERATOR_NAMESPACE,
-        service_host=api.hostname,
-        service_port=api.port,
-    )
     container = Container(
         bundle,
         tmp_path,
-        deployment,
-        pod,
-        sa_files(cluster),
+        operator_deployment(cluster.kubectl),
+        PodIdentity.for_server(cluster.server),
+        service_account_files(cluster.kubectl),
         uid=uid,
         gid=gid,
         passwd_entry=passwd_entry,

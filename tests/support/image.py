@@ -11,6 +11,8 @@ Not reproduced: the RuntimeDefault seccomp profile (runc runs without one), the 
 test asks /healthz itself), the emptyDir's sizeLimit (the kubelet enforces it by eviction), and
 the token's binding to a pod (``kubectl create token`` gives an unbound one, as valid for RBAC).
 The health and metrics ports move to free ones, since the host's network is shared.
+
+tests/e2e/test_image.py runs it this way, and so does ``hack/demo.sh up`` (hack/demo_image.py).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import json
 import os
 import re
 import resource
+import secrets
 import shutil
 import signal
 import socket
@@ -26,21 +29,27 @@ import subprocess
 import tarfile
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 from urllib.request import urlopen
 
-from support.install import ROOT
+from support.install import OPERATOR_NAMESPACE, ROOT, SERVICE_ACCOUNT
 from support.operator import free_port
 
 # What the image test needs on the machine (`hack/image.sh deps` installs them).
 TOOLS = ("mmdebstrap", "buildah", "skopeo", "umoci", "runc")
+# What running an already built image needs (hack/demo.sh).
+RUN_TOOLS = ("umoci", "runc")
 SA_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
 # The Deployment's ports are the pod's own; sharing the host's network, the test moves them.
 PORT_VARS = ("HEALTH_PORT", "METRICS_PORT")
 # containerd's and CRI-O's open-files limit, capped by what this host allows.
 NOFILE = min(1048576, resource.getrlimit(resource.RLIMIT_NOFILE)[1])
+# Runs kubectl with a cluster's admin kubeconfig (``Cluster.kubectl``); raises on failure.
+Kubectl = Callable[..., subprocess.CompletedProcess[str]]
 
 
 @dataclass
@@ -65,9 +74,9 @@ class Image:
         return f"image {self.id[:12]} ({self.size}) on {base}"
 
 
-def missing_tools() -> list[str]:
-    """The image tools not installed here."""
-    return [t for t in TOOLS if shutil.which(t) is None]
+def missing_tools(tools: tuple[str, ...] = TOOLS) -> list[str]:
+    """The image tools (by default: to build and run it) not installed here."""
+    return [t for t in tools if shutil.which(t) is None]
 
 
 def build_image() -> Image:
@@ -84,9 +93,17 @@ def build_image() -> Image:
     )
     if out.returncode != 0:
         raise RuntimeError(f"hack/image.sh build failed:\n{out.stderr[-4000:]}")
-    path = subprocess.run(
-        [str(ROOT / "hack/image.sh"), "path"], capture_output=True, text=True, check=True
-    ).stdout.strip()
+    return built_image()
+
+
+def built_image() -> Image:
+    """The archive ``hack/image.sh`` last wrote, as it is (RuntimeError if none was built)."""
+    out = subprocess.run(
+        [str(ROOT / "hack/image.sh"), "path"], capture_output=True, text=True, check=False
+    )
+    if out.returncode != 0:
+        raise RuntimeError(out.stderr.strip())
+    path = out.stdout.strip()
     meta = json.loads(Path(path).with_suffix("").with_suffix(".json").read_text())
     return Image(
         archive=Path(meta["archive"]),
@@ -158,6 +175,38 @@ class PodIdentity:
     service_host: str
     service_port: int
 
+    @classmethod
+    def for_server(cls, server: str, namespace: str = OPERATOR_NAMESPACE) -> PodIdentity:
+        """A pod of the operator's Deployment (a ReplicaSet-style name) on API ``server``."""
+        api = urlparse(server)
+        if not (api.hostname and api.port):
+            raise ValueError(f"no host and port in {server!r}")
+        return cls(
+            name=f"litemaas-operator-{secrets.token_hex(5)}-{secrets.token_hex(3)[:5]}",
+            namespace=namespace,
+            service_host=api.hostname,
+            service_port=api.port,
+        )
+
+
+def operator_deployment(kubectl: Kubectl) -> dict[str, Any]:
+    """The installed operator Deployment (its pod template is what the container runs)."""
+    out = kubectl("get", "deployment", "litemaas-operator", "-n", OPERATOR_NAMESPACE, "-o", "json")
+    return json.loads(out.stdout)
+
+
+def service_account_files(kubectl: Kubectl, duration: str = "1h") -> dict[str, str]:
+    """What the kubelet projects for the pod's ServiceAccount: token, ca.crt, namespace."""
+    token = kubectl(
+        "create", "token", SERVICE_ACCOUNT, "-n", OPERATOR_NAMESPACE, f"--duration={duration}"
+    ).stdout.strip()
+    ca = kubectl("get", "configmap", "kube-root-ca.crt", "-n", OPERATOR_NAMESPACE, "-o", "json")
+    return {
+        "token": token,
+        "ca.crt": json.loads(ca.stdout)["data"]["ca.crt"],
+        "namespace": OPERATOR_NAMESPACE,
+    }
+
 
 def resolve_env(container: dict[str, Any], pod: PodIdentity) -> dict[str, str]:
     """The container's env, the downward API resolved; anything else is refused loudly."""
@@ -176,13 +225,66 @@ def resolve_env(container: dict[str, Any], pod: PodIdentity) -> dict[str, str]:
     return env
 
 
-class Container:
+class RuncContainer:
+    """A runc container known by its id, work directory and root filesystem.
+
+    Enough to kill, delete and audit it from another process than the one that started it
+    (``hack/demo.sh down``): ``handle()`` is what that process has to keep.
+    """
+
+    def __init__(self, id: str, workdir: Path, rootfs: Path) -> None:
+        self.id = id
+        self.dir = workdir
+        self.rootfs = rootfs
+        self.state_root = workdir / "runc-state"
+        self.cgroup = f"/{id}"  # runc removes it with the container
+
+    def handle(self) -> dict[str, str]:
+        """What ``from_handle`` needs, JSON-ready."""
+        return {"id": self.id, "workdir": str(self.dir), "rootfs": str(self.rootfs)}
+
+    @staticmethod
+    def from_handle(handle: dict[str, str]) -> RuncContainer:
+        return RuncContainer(handle["id"], Path(handle["workdir"]), Path(handle["rootfs"]))
+
+    def runc(self, *args: str, check: bool = False) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["runc", "--root", str(self.state_root), *args],
+            capture_output=True,
+            text=True,
+            check=check,
+        )
+
+    def remove(self) -> None:
+        """Kill whatever of it still runs and delete it (runc takes its cgroup and mounts)."""
+        self.runc("kill", "--all", self.id, "KILL")
+        self.runc("delete", "--force", self.id)
+
+    def leftovers(self) -> list[str]:
+        """Anything of this container still on the host (empty when it is all gone)."""
+        found = []
+        listed = self.runc("list", "-q").stdout.split()
+        if self.id in listed:
+            found.append(f"runc container {self.id}")
+        mountinfo = Path("/proc/self/mountinfo").read_text()
+        for line in mountinfo.splitlines():
+            if str(self.dir) in line or str(self.rootfs) in line:
+                found.append(f"mount: {line}")
+        for hierarchy in Path("/sys/fs/cgroup").iterdir():
+            cg = hierarchy / self.cgroup.lstrip("/")
+            if cg.exists():
+                found.append(f"cgroup {cg}")
+        return found
+
+
+class Container(RuncContainer):
     """One runc container of the operator image, from the Deployment's pod template.
 
     ``uid``/``gid`` replace the pod's (OpenShift assigns an arbitrary UID in group 0);
     ``passwd_entry`` bind-mounts a copy of the image's /etc/passwd with a line for the UID, as
     CRI-O does on OpenShift (Docker and containerd add none); ``without_env`` drops variables
-    of the pod template (a Deployment written without them).
+    of the pod template (a Deployment written without them); ``log_path`` receives its
+    output (default: ``container.log`` in ``workdir``).
     """
 
     def __init__(
@@ -197,14 +299,12 @@ class Container:
         gid: int | None = None,
         passwd_entry: bool = False,
         without_env: tuple[str, ...] = (),
+        log_path: Path | None = None,
     ) -> None:
+        super().__init__(f"litemaas-image-{uuid.uuid4().hex[:8]}", workdir, bundle / "rootfs")
         self.bundle = bundle
-        self.rootfs = bundle / "rootfs"
-        self.dir = workdir
         self.pod = pod
-        self.id = f"litemaas-image-{uuid.uuid4().hex[:8]}"
-        self.state_root = workdir / "runc-state"
-        self.log_path = workdir / "container.log"
+        self.log_path = log_path or workdir / "container.log"
         spec = deployment["spec"]["template"]["spec"]
         (container,) = [c for c in spec["containers"] if c["name"] == "operator"]
         self.container = container
@@ -230,7 +330,6 @@ class Container:
         self.sa_files = sa_files
         self.proc: subprocess.Popen[bytes] | None = None
         self.started_at = 0.0
-        self.cgroup = f"/{self.id}"  # runc removes it with the container
 
     # -- the runtime config ------------------------------------------------------------------
 
@@ -373,14 +472,6 @@ class Container:
             )
         return self
 
-    def runc(self, *args: str, check: bool = False) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            ["runc", "--root", str(self.state_root), *args],
-            capture_output=True,
-            text=True,
-            check=check,
-        )
-
     def alive(self) -> bool:
         """Whether the container's process (runc in the foreground) still runs."""
         return self.proc is not None and self.proc.poll() is None
@@ -443,30 +534,13 @@ class Container:
 
     def remove(self) -> None:
         """Whatever happened: no container, process, cgroup or mount of it is left."""
-        self.runc("kill", "--all", self.id, "KILL")
-        self.runc("delete", "--force", self.id)
+        super().remove()
         if self.proc is not None and self.proc.poll() is None:
             try:
                 self.proc.wait(10)
             except subprocess.TimeoutExpired:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait(10)
-
-    def leftovers(self) -> list[str]:
-        """Anything of this container still on the host (empty when it is all gone)."""
-        found = []
-        listed = self.runc("list", "-q").stdout.split()
-        if self.id in listed:
-            found.append(f"runc container {self.id}")
-        mountinfo = Path("/proc/self/mountinfo").read_text()
-        for line in mountinfo.splitlines():
-            if str(self.dir) in line or str(self.rootfs) in line:
-                found.append(f"mount: {line}")
-        for hierarchy in Path("/sys/fs/cgroup").iterdir():
-            cg = hierarchy / self.cgroup.lstrip("/")
-            if cg.exists():
-                found.append(f"cgroup {cg}")
-        return found
 
     def logs(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
