@@ -20,7 +20,8 @@
 #
 # Everything lands in ${LITEMAAS_CACHE:-~/.cache/litemaas-operator}/image (never in the repo):
 # base-<key>.tar (the stand-in's root filesystem), storage/ (buildah's image store and layer
-# cache), litemaas-operator-<version>.oci.tar and .json (the archive and what it was built from).
+# cache), litemaas-operator-<version>.oci.tar and .json (the archive and what it was built from),
+# unpacked-<image id>/ (hack/demo.sh's root filesystem of it, hack/demo_image.py).
 # Needs root (buildah's and runc's storage and mounts); CI runs as root.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
