@@ -43,6 +43,10 @@ class Request:
     query: dict[str, str]
     started: bool  # a watch's ResponseStarted record
     completed: bool  # the ResponseComplete record (for a watch: it ended)
+    name: str = ""  # the object's name, "" for collections
+    user_agent: str = ""  # tells apart processes that share the operator's user
+    received: str = ""  # requestReceivedTimestamp: the API server's clock, microseconds
+    code: int = 0  # the response's HTTP status
 
     @property
     def label_selector(self) -> str:
@@ -80,6 +84,10 @@ class AuditedCluster:
                     query=query,
                     started=ev.get("stage") == "ResponseStarted",
                     completed=ev.get("stage") == "ResponseComplete",
+                    name=ref.get("name", ""),
+                    user_agent=ev.get("userAgent", ""),
+                    received=ev.get("requestReceivedTimestamp", ""),
+                    code=int((ev.get("responseStatus") or {}).get("code") or 0),
                 )
             )
         return out

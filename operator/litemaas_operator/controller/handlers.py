@@ -14,6 +14,7 @@ import contextlib
 import copy
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 import kopf
@@ -21,6 +22,7 @@ import kopf
 from ..api import GROUP, PLURAL, VERSION
 from . import backup_watch, metrics
 from .cleanup import cleanup
+from .election import Election, Watchdog
 from .failures import REASON as FAILURE_REASON
 from .failures import failure_status, is_transition
 from .kube import ApiError, Kube
@@ -46,6 +48,11 @@ class Runtime:
     # Like controller-runtime's MaxConcurrentReconciles: a burst of 100 CRs reconciles a few at
     # a time instead of holding 100 sets of listed children in memory at once.
     slots: asyncio.Semaphore | None = None
+    # Leader election (None without it): every write, ours and Kopf's, asks ``may_write`` first.
+    election: Election | None = None
+    may_write: Callable[[], bool] | None = None
+    watchdog: Watchdog | None = None
+    renewal: asyncio.Task[None] | None = None
 
 
 RUNTIME = Runtime()

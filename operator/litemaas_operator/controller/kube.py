@@ -8,7 +8,7 @@ awaited on Kopf's event loop; nothing blocks it.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -64,7 +64,14 @@ KINDS: dict[str, Kind] = {
     "Job": Kind("batch/v1", "jobs"),
     "LiteMaaSBackup": Kind(f"{GROUP}/{VERSION}", "litemaasbackups"),
     "LiteMaaSRestore": Kind(f"{GROUP}/{VERSION}", "litemaasrestores"),
+    "Lease": Kind("coordination.k8s.io/v1", "leases"),  # leader election (controller/election.py)
 }
+
+READ_METHODS = frozenset({"GET", "HEAD"})
+
+
+class NotLeaderError(Exception):
+    """A write refused before it was sent: this process does not hold the leader Lease."""
 
 
 class ApiError(Exception):
@@ -85,21 +92,33 @@ class ApiError(Exception):
         return self.status == 409
 
 
-async def connect(kubeconfig: str | None) -> client.ApiClient:
-    """An ApiClient from a kubeconfig file, or from the in-cluster ServiceAccount."""
+async def connect(kubeconfig: str | None, user_agent: str | None = None) -> client.ApiClient:
+    """An ApiClient from a kubeconfig file, or from the in-cluster ServiceAccount.
+
+    ``user_agent`` names this process in the API server's audit log (two replicas of the
+    operator share one ServiceAccount; only their User-Agent tells their requests apart).
+    """
     configuration = client.Configuration()
     if kubeconfig:
         await config.load_kube_config(config_file=kubeconfig, client_configuration=configuration)
     else:
         config.load_incluster_config(client_configuration=configuration)
-    return client.ApiClient(configuration)
+    api = client.ApiClient(configuration)
+    if user_agent:
+        api.user_agent = user_agent
+    return api
 
 
 class Kube:
-    """The operator's API calls: get, list, server-side apply, create, patch, delete."""
+    """The operator's API calls: get, list, server-side apply, create, patch, delete.
 
-    def __init__(self, api: client.ApiClient) -> None:
+    ``may_write``, when given, is asked before every write: with leader election on, a process
+    whose leadership lapsed raises NotLeaderError instead of sending anything.
+    """
+
+    def __init__(self, api: client.ApiClient, may_write: Callable[[], bool] | None = None) -> None:
         self.api = api
+        self.may_write = may_write
 
     async def request(
         self,
@@ -111,6 +130,8 @@ class Kube:
         content_type: str = "application/json",
     ) -> dict[str, Any]:
         """One REST call; raises ApiError on a non-2xx answer, returns the decoded JSON."""
+        if method not in READ_METHODS and self.may_write is not None and not self.may_write():
+            raise NotLeaderError(f"not the leader: {method} {path} not sent")
         if query:
             path = f"{path}?{urlencode(query)}"
         request = await self.api.param_serialize(

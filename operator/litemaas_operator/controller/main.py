@@ -8,7 +8,6 @@ import io
 import logging
 import os
 import signal
-import socket
 from typing import Any
 
 import kopf
@@ -16,12 +15,16 @@ import kubernetes
 from kopf._core.engines.peering import Identity  # not re-exported by kopf; a NewType of str
 from prometheus_client import start_http_server
 
-from . import handlers
+from . import handlers, metrics
+from .election import Election, Watchdog, lost
 from .kube import Kube, connect
+from .leader import Elector, Timings
 from .logs import install_redaction
 from .options import Options, options_from
 from .reconcile import Reconciler
 from .registry import REGISTRY
+from .sessions import identity, kopf_session, user_agent
+from .standby import standby_health
 from .watches import Watches, watch_client
 
 log = logging.getLogger(__name__)
@@ -45,7 +48,15 @@ async def startup(settings: kopf.OperatorSettings, **_: Any) -> None:
     settings.networking.request_timeout = 60
     settings.networking.error_backoffs = [1, 2, 5, 10, 20]
     install_redaction()
-    handlers.RUNTIME.kube = Kube(await connect(OPTIONS.kubeconfig))
+    if OPTIONS.metrics_port:
+        start_http_server(OPTIONS.metrics_port)
+    # Nothing below runs (no watch, no reconcile loop, no Kopf handler) until this process leads.
+    if OPTIONS.election is not None:
+        await lead(OPTIONS)
+    metrics.LEADER.set(1)
+    handlers.RUNTIME.kube = Kube(
+        await connect(OPTIONS.kubeconfig, user_agent()), may_write=handlers.RUNTIME.may_write
+    )
     handlers.RUNTIME.reconciler = Reconciler(
         handlers.RUNTIME.kube, REGISTRY, OPTIONS.progress_deadline_seconds
     )
@@ -56,14 +67,42 @@ async def startup(settings: kopf.OperatorSettings, **_: Any) -> None:
         await watch_client(OPTIONS.kubeconfig), REGISTRY, OPTIONS.namespaces
     )
     handlers.RUNTIME.watches.start()
-    if OPTIONS.metrics_port:
-        start_http_server(OPTIONS.metrics_port)
     # `kill -USR1 <pid>` logs where every task is waiting: the first tool for a stuck loop.
     asyncio.get_running_loop().add_signal_handler(signal.SIGUSR1, dump_tasks)
     log.info(
         "litemaas-operator started: watching %s",
         ", ".join(OPTIONS.namespaces) if OPTIONS.namespaces else "all namespaces",
     )
+
+
+async def lead(options: Options) -> None:
+    """Wait for the leader Lease (answering liveness probes meanwhile), then keep it.
+
+    Returns once this process leads, with the reconciler's write gate, the watchdog that ends
+    the process when leadership lapses, and the renewal task in place.
+    """
+    assert options.election is not None
+    settings = options.election
+    timings = Timings(settings.lease_duration, settings.renew_deadline, settings.retry_period)
+    timings.check()
+    election = Election(
+        Kube(await connect(options.kubeconfig, user_agent())),
+        settings.lease_name,
+        settings.lease_namespace,
+        Elector(identity(), timings),
+    )
+    async with standby_health(options.health_port):
+        await election.campaign()
+    handlers.RUNTIME.election = election
+    handlers.RUNTIME.may_write = election.leading
+    handlers.RUNTIME.watchdog = Watchdog(election)
+    handlers.RUNTIME.watchdog.start()
+    handlers.RUNTIME.renewal = asyncio.create_task(_renew(election), name="leader lease renewal")
+
+
+async def _renew(election: Election) -> None:
+    await election.keep()
+    lost(election)
 
 
 def dump_tasks() -> None:
@@ -75,7 +114,20 @@ def dump_tasks() -> None:
 
 
 @kopf.on.login()
-def login(logger: logging.Logger, settings: kopf.OperatorSettings, **kwargs: Any) -> Any:
+async def login(logger: logging.Logger, settings: kopf.OperatorSettings, **kwargs: Any) -> Any:
+    """Kopf's session: named after this process and gated on leadership like our client."""
+    info = connection_info(logger, settings, **kwargs)
+    return kopf_session(info, _may_write) if info is not None else None
+
+
+def _may_write() -> bool:
+    gate = handlers.RUNTIME.may_write
+    return gate is None or gate()
+
+
+def connection_info(
+    logger: logging.Logger, settings: kopf.OperatorSettings, **kwargs: Any
+) -> kopf.ConnectionInfo | None:
     """Authenticate Kopf with ``--kubeconfig`` when given, else as Kopf does by default.
 
     Kopf's default reads $KUBECONFIG through the kubernetes package, which captured the variable
@@ -101,22 +153,24 @@ def login(logger: logging.Logger, settings: kopf.OperatorSettings, **kwargs: Any
 
 @kopf.on.cleanup()
 async def shutdown(**_: Any) -> None:
-    """Stop the watches, then close the clients' connection pools."""
-    if handlers.RUNTIME.watches is not None:
-        await handlers.RUNTIME.watches.stop()
-        await handlers.RUNTIME.watches.kube.close()
-    if handlers.RUNTIME.kube is not None:
-        await handlers.RUNTIME.kube.close()
+    """Stop the watches, close the clients' connection pools, then hand the Lease over.
 
-
-def identity() -> str:
-    """Who this process is, for Kopf's peering and logs: the pod's name, or host and pid.
-
-    Kopf's own default calls ``getpass.getuser()``, which raises where the runtime adds no
-    passwd entry for the container's UID (Docker, containerd: most clusters but OpenShift).
+    Kopf runs this after all its own tasks (daemons, handlers) ended, so nothing writes any
+    more when the Lease is released and a standby takes over at its next retry.
     """
-    pod = os.environ.get("POD_ID") or os.environ.get("POD_NAME")
-    return pod or f"{socket.gethostname()}/{os.getpid()}"
+    runtime = handlers.RUNTIME
+    if runtime.watches is not None:
+        await runtime.watches.stop()
+        await runtime.watches.kube.close()
+    if runtime.kube is not None:
+        await runtime.kube.close()
+    if runtime.election is not None:
+        assert runtime.watchdog is not None and runtime.renewal is not None
+        runtime.watchdog.stop()
+        runtime.renewal.cancel()
+        await asyncio.gather(runtime.renewal, return_exceptions=True)
+        await runtime.election.release()
+        await runtime.election.kube.close()
 
 
 def run(args: argparse.Namespace) -> int:

@@ -43,6 +43,10 @@ RECONCILE_SECONDS = Histogram(
 APPLIES = Counter("litemaas_operator_applies", "Server-side applies of children, by kind", ["kind"])
 INSTANCES = Gauge("litemaas_operator_instances", "LiteMaaS resources this process reconciles")
 READY = Gauge("litemaas_operator_ready_instances", "LiteMaaS resources whose Ready is True")
+LEADER = Gauge(
+    "litemaas_operator_leader",
+    "1 while this process reconciles: it holds the leader Lease, or runs without election",
+)
 
 PHASES = ("Progressing", "Ready", "Degraded", "Stalled")
 Key = tuple[str, str]  # (namespace, name)
