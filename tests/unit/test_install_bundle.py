@@ -84,6 +84,8 @@ def test_annotations_and_dockerfile_agree() -> None:
             "litemaas-operator_monitoring.coreos.com_v1_servicemonitor.yaml",
             "litemaas-operator_monitoring.coreos.com_v1_prometheusrule.yaml",
             "litemaas-operator-dashboard_v1_configmap.yaml",
+            # Two replicas: one stays through a node drain.
+            "litemaas-operator_policy_v1_poddisruptionbudget.yaml",
         ]
     )
 
@@ -133,7 +135,9 @@ def test_alm_examples_are_the_samples_and_valid_specs() -> None:
 def test_install_strategy_matches_the_generator() -> None:
     spec = csv()["spec"]
     strategy = spec["install"]["spec"]
-    assert strategy["permissions"][0]["rules"] == install.namespaced_rules()
+    assert strategy["permissions"][0]["rules"] == (
+        install.namespaced_rules() + install.leader_election_rules()
+    )
     cluster = strategy["clusterPermissions"][0]["rules"]
     assert cluster == install.cluster_rules() + install.namespace_watch_rules()
     deployment = strategy["deployments"][0]

@@ -40,6 +40,11 @@ def by_kind(docs: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
     return [d for d in docs if d["kind"] == kind]
 
 
+def child_roles(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The Roles in watched namespaces (not the leader-election Role in the release's)."""
+    return [r for r in by_kind(docs, "Role") if not r["metadata"]["name"].endswith("-election")]
+
+
 def test_helm_lint_passes() -> None:
     for extra in ([], ["--set", "watchNamespaces={a,b}"]):
         out = subprocess.run(
@@ -84,7 +89,7 @@ def test_defaults_match_the_plain_install() -> None:
     assert roles["lmaas-litemaas-operator-cluster"] == (
         install.cluster_rules() + install.namespace_watch_rules()
     )
-    [role] = by_kind(docs, "Role")
+    [role] = child_roles(docs)
     assert (role["metadata"]["namespace"], role["rules"]) == ("ops", install.namespaced_rules())
     assert by_kind(docs, "CustomResourceDefinition")[0]["metadata"]["annotations"] == {
         "helm.sh/resource-policy": "keep"
@@ -96,7 +101,7 @@ def test_cluster_wide_is_an_explicit_choice() -> None:
     roles = {r["metadata"]["name"]: r["rules"] for r in by_kind(docs, "ClusterRole")}
     assert roles["lmaas-litemaas-operator"] == install.namespaced_rules()
     assert roles["lmaas-litemaas-operator-cluster"] == install.cluster_rules()
-    assert not by_kind(docs, "Role")
+    assert not child_roles(docs)
     env = by_kind(docs, "Deployment")[0]["spec"]["template"]["spec"]["containers"][0]["env"]
     assert {"name": "WATCH_NAMESPACE", "value": ""} in env
 
@@ -115,7 +120,7 @@ def test_admission_policies_hold_the_release_account() -> None:
 
 def test_watched_namespaces_get_roles_and_no_cluster_wide_child_rights() -> None:
     docs = render("watchNamespaces={team-a,team-b}")
-    roles = by_kind(docs, "Role")
+    roles = child_roles(docs)
     assert sorted(r["metadata"]["namespace"] for r in roles) == ["team-a", "team-b"]
     assert all(r["rules"] == install.namespaced_rules() for r in roles)
     bindings = by_kind(docs, "RoleBinding")
@@ -134,7 +139,7 @@ def test_toggles_leave_out_crd_and_rbac() -> None:
         "monitoring.service.enabled=false",
     )
     kinds = {d["kind"] for d in docs}
-    assert kinds == {"ServiceAccount", "Deployment"}
+    assert kinds == {"ServiceAccount", "Deployment", "PodDisruptionBudget"}
 
 
 def test_scheduling_values_reach_the_pod() -> None:
@@ -172,3 +177,40 @@ def test_the_chart_readme_lists_every_value() -> None:
     for key in install.helm_values():
         assert f"| `{key}` |" in readme
     assert all(install.VALUES_COMMENTS.get(key) for key in install.helm_values())
+
+
+def test_two_replicas_elect_a_leader_on_a_lease_of_the_release() -> None:
+    docs = render()
+    [deployment] = by_kind(docs, "Deployment")
+    spec = deployment["spec"]
+    assert spec["replicas"] == 2
+    assert spec["strategy"]["type"] == "RollingUpdate"
+    pod = spec["template"]["spec"]
+    env = {e["name"]: e.get("value") for e in pod["containers"][0]["env"]}
+    assert (env["LEADER_ELECT"], env["LEASE_NAME"]) == ("true", "lmaas-litemaas-operator-leader")
+    [term] = pod["affinity"]["podAntiAffinity"]["preferredDuringSchedulingIgnoredDuringExecution"]
+    assert (
+        term["podAffinityTerm"]["labelSelector"]["matchLabels"]
+        == (spec["template"]["metadata"]["labels"])
+    )
+    [leader] = [r for r in by_kind(docs, "Role") if r["metadata"]["name"].endswith("-election")]
+    assert leader["metadata"]["namespace"] == "ops"
+    assert leader["rules"] == install.leader_election_rules("lmaas-litemaas-operator-leader")
+    [pdb] = by_kind(docs, "PodDisruptionBudget")
+    assert pdb["spec"]["minAvailable"] == 1
+    assert pdb["spec"]["selector"]["matchLabels"] == spec["selector"]["matchLabels"]
+
+
+def test_replicas_budget_and_affinity_are_values() -> None:
+    docs = render(
+        "replicaCount=3",
+        "podDisruptionBudget.enabled=false",
+        "affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution"
+        ".nodeSelectorTerms[0].matchExpressions[0].key=infra",
+        "affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution"
+        ".nodeSelectorTerms[0].matchExpressions[0].operator=Exists",
+    )
+    [deployment] = by_kind(docs, "Deployment")
+    assert deployment["spec"]["replicas"] == 3
+    assert set(deployment["spec"]["template"]["spec"]["affinity"]) == {"nodeAffinity"}
+    assert not by_kind(docs, "PodDisruptionBudget")

@@ -17,24 +17,33 @@ from ..api.crd import crd_manifest
 from .common import (
     IMAGE,
     IMAGE_REPOSITORY,
+    LEASE_NAME,
     NAME,
     NAMESPACE,
     OPERATOR_USERNAME,
     SERVICE_ACCOUNT,
 )
-from .deployment import deployment_spec
+from .deployment import REPLICAS, deployment_spec, pod_disruption_budget
 from .files import generated_files
 from .helm import VALUES_COMMENTS, helm_values
 from .olm import CSV_NAME, STATUS_DESCRIPTORS, csv
-from .rbac import cluster_rules, namespace_watch_rules, namespaced_rules, user_roles
+from .rbac import (
+    cluster_rules,
+    leader_election_rules,
+    namespace_watch_rules,
+    namespaced_rules,
+    user_roles,
+)
 
 __all__ = [
     "CSV_NAME",
     "IMAGE",
     "IMAGE_REPOSITORY",
+    "LEASE_NAME",
     "NAME",
     "NAMESPACE",
     "OPERATOR_USERNAME",
+    "REPLICAS",
     "SERVICE_ACCOUNT",
     "STATUS_DESCRIPTORS",
     "VALUES_COMMENTS",
@@ -45,7 +54,9 @@ __all__ = [
     "deployment_spec",
     "generated_files",
     "helm_values",
+    "leader_election_rules",
     "namespace_watch_rules",
     "namespaced_rules",
+    "pod_disruption_budget",
     "user_roles",
 ]

@@ -15,6 +15,7 @@ from .. import __version__
 NAME = "litemaas-operator"
 NAMESPACE = "litemaas-operator-system"
 SERVICE_ACCOUNT = NAME
+LEASE_NAME = f"{NAME}-leader"  # the leader-election Lease, in the operator's namespace
 OPERATOR_USERNAME = f"system:serviceaccount:{NAMESPACE}:{SERVICE_ACCOUNT}"
 IMAGE_REPOSITORY = "quay.io/rh-aiservices-bu/litemaas-operator"
 IMAGE = f"{IMAGE_REPOSITORY}:{__version__}"

@@ -1,4 +1,11 @@
-"""The operator Deployment's spec, the same in every install path (Helm fills values into it)."""
+"""The operator Deployment's spec, the same in every install path (Helm fills values into it).
+
+Two replicas elect a leader on a Lease (``controller/leader.py``): one reconciles, the other
+stands by and takes over within about 15 s when the leader's node dies, or at once when the
+leader is stopped cleanly (a rolling update, a drained node). Soft anti-affinity spreads them
+over nodes where there are several; a PodDisruptionBudget keeps one through voluntary
+disruptions.
+"""
 
 from __future__ import annotations
 
@@ -9,11 +16,47 @@ from .common import (
     HEALTH_PORT,
     IMAGE,
     LABELS,
+    LEASE_NAME,
     METRICS_PORT,
     POD_SECURITY,
     RESOURCES,
     SERVICE_ACCOUNT,
 )
+
+REPLICAS = 2
+# A new pod starts (and stands by) before an old one stops: one replica is always there to
+# take the Lease, which the stopping leader releases on SIGTERM.
+STRATEGY = {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}}
+
+
+def anti_affinity(match_labels: dict[str, str]) -> dict[str, Any]:
+    """Prefer (not require) replicas on different nodes: a one-node cluster still runs both."""
+    return {
+        "podAntiAffinity": {
+            "preferredDuringSchedulingIgnoredDuringExecution": [
+                {
+                    "weight": 100,
+                    "podAffinityTerm": {
+                        "topologyKey": "kubernetes.io/hostname",
+                        "labelSelector": {"matchLabels": dict(match_labels)},
+                    },
+                }
+            ]
+        }
+    }
+
+
+def pod_disruption_budget(name: str, namespace: str | None = None) -> dict[str, Any]:
+    """Voluntary disruptions (drains) leave at least one replica to lead."""
+    meta: dict[str, Any] = {"name": name, "labels": dict(LABELS)}
+    if namespace:
+        meta["namespace"] = namespace
+    return {
+        "apiVersion": "policy/v1",
+        "kind": "PodDisruptionBudget",
+        "metadata": meta,
+        "spec": {"minAvailable": 1, "selector": {"matchLabels": dict(LABELS)}},
+    }
 
 
 def env(watch_namespace: dict[str, Any]) -> list[dict[str, Any]]:
@@ -26,13 +69,17 @@ def env(watch_namespace: dict[str, Any]) -> list[dict[str, Any]]:
         {"name": "HEALTH_PORT", "value": str(HEALTH_PORT)},
         {"name": "METRICS_PORT", "value": str(METRICS_PORT)},
         {"name": "LOG_FORMAT", "value": "json"},
+        # Leader election: the Lease lives in the operator's own namespace.
+        {"name": "LEADER_ELECT", "value": "true"},
+        {"name": "LEASE_NAME", "value": LEASE_NAME},
+        {"name": "POD_NAMESPACE", "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}},
     ]
 
 
 def deployment_spec(
     image: str = IMAGE, watch_namespace: dict[str, Any] | None = None
 ) -> dict[str, Any]:
-    """The operator Deployment's spec: one replica (Kopf has no leader election), Recreate."""
+    """The operator Deployment's spec: two replicas electing a leader, rolled one at a time."""
     probe = {
         "httpGet": {"path": "/healthz", "port": "health"},
         "periodSeconds": 20,
@@ -40,8 +87,8 @@ def deployment_spec(
         "failureThreshold": 3,
     }
     return {
-        "replicas": 1,
-        "strategy": {"type": "Recreate"},
+        "replicas": REPLICAS,
+        "strategy": copy.deepcopy(STRATEGY),
         "selector": {"matchLabels": dict(LABELS)},
         "template": {
             "metadata": {
@@ -51,6 +98,7 @@ def deployment_spec(
             "spec": {
                 "serviceAccountName": SERVICE_ACCOUNT,
                 "securityContext": copy.deepcopy(POD_SECURITY),
+                "affinity": anti_affinity(LABELS),
                 "terminationGracePeriodSeconds": 30,
                 "containers": [
                     {

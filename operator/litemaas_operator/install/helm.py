@@ -30,8 +30,14 @@ from .common import (
     dump_all,
     generated_yaml,
 )
-from .deployment import deployment_spec
-from .rbac import cluster_rules, namespace_watch_rules, namespaced_rules, user_roles
+from .deployment import REPLICAS, anti_affinity, deployment_spec
+from .rbac import (
+    cluster_rules,
+    leader_election_rules,
+    namespace_watch_rules,
+    namespaced_rules,
+    user_roles,
+)
 
 CHART = "charts/operator"
 HELM_HEADER = (
@@ -82,8 +88,12 @@ def helm_rbac_template() -> str:
         }
         for role in user_roles()
     ]
+    leader_rules = _yaml_block(leader_election_rules("__LEASE__")).replace(
+        "__LEASE__", '{{ include "litemaas-operator.fullname" . }}-leader'
+    )
     return _render(
         "rbac.yaml",
+        leader_rules=leader_rules,
         cluster_rules=cluster_rules(),
         namespace_watch_rules=namespace_watch_rules(),
         namespaced_rules=namespaced_rules(),
@@ -109,6 +119,9 @@ def helm_deployment_template() -> str:
     for entry in container["env"]:
         if entry["name"] == "LOG_FORMAT":
             entry["value"] = "__LOGFORMAT__"
+        if entry["name"] == "LEASE_NAME":
+            entry["value"] = "__LEASE__"
+    spec["replicas"] = "__REPLICAS__"
     pod["nodeSelector"] = "__NODESELECTOR__"
     pod["tolerations"] = "__TOLERATIONS__"
     pod["affinity"] = "__AFFINITY__"
@@ -130,13 +143,14 @@ def helm_deployment_template() -> str:
         "__FULLNAME__": '{{ include "litemaas-operator.fullname" . }}',
         "__NS__": "{{ .Release.Namespace }}",
         "__LOGFORMAT__": "{{ .Values.logFormat | quote }}",
+        "__LEASE__": '{{ include "litemaas-operator.fullname" . }}-leader',
+        "__REPLICAS__": "{{ .Values.replicaCount }}",
     }
     optional = {
         "__PULLSECRETS__": ".Values.imagePullSecrets",
         "__ARGS__": ".Values.extraArgs",
         "__NODESELECTOR__": ".Values.nodeSelector",
         "__TOLERATIONS__": ".Values.tolerations",
-        "__AFFINITY__": ".Values.affinity",
     }
     block = {
         "__RESOURCES__": "toYaml .Values.resources",
@@ -154,6 +168,8 @@ def helm_deployment_template() -> str:
         elif value in block:
             indent = len(key) - len(key.lstrip()) + 2
             line = f"{key}: {{{{- {block[value]} | nindent {indent} }}}}"
+        elif value == "__AFFINITY__":
+            line = _helm_affinity(key)
         elif value in optional:
             pad = " " * (len(key) - len(key.lstrip()))
             indent = len(pad) + 2
@@ -163,6 +179,27 @@ def helm_deployment_template() -> str:
             )
         lines.append(line)
     return HELM_HEADER + "\n" + "\n".join(lines) + "\n"
+
+
+def _helm_affinity(key: str) -> str:
+    """``affinity:`` from the values, else the install's soft anti-affinity by hostname."""
+    pad = " " * (len(key) - len(key.lstrip()))
+    default = _yaml_block(anti_affinity({"__SELECTOR__": "x"}), len(pad) + 2).splitlines()
+    at = next(i for i, text in enumerate(default) if "__SELECTOR__" in text)
+    label_pad = len(default[at]) - len(default[at].lstrip())
+    selector = 'include "litemaas-operator.selectorLabels" .'
+    default[at - 1] += f" {{{{- {selector} | nindent {label_pad} }}}}"
+    del default[at]
+    return "\n".join(
+        [
+            f"{key}:",
+            f"{pad}  {{{{- if .Values.affinity }}}}",
+            f"{pad}  {{{{- toYaml .Values.affinity | nindent {len(pad) + 2} }}}}",
+            f"{pad}  {{{{- else }}}}",
+            *default,
+            f"{pad}  {{{{- end }}}}",
+        ]
+    )
 
 
 def helm_policies_template() -> str:
@@ -180,6 +217,8 @@ def helm_values() -> dict[str, Any]:
     """The chart's defaults, the same as the plain install's."""
     return {
         "image": {"repository": IMAGE_REPOSITORY, "tag": "", "pullPolicy": "IfNotPresent"},
+        "replicaCount": REPLICAS,
+        "podDisruptionBudget": {"enabled": True, "minAvailable": 1},
         "watchNamespaces": [],
         "clusterWide": False,
         "admissionPolicies": {"enabled": True},
@@ -201,6 +240,9 @@ def helm_values() -> dict[str, Any]:
 
 VALUES_COMMENTS = {
     "image": "Operator image; tag defaults to the chart's appVersion.",
+    "replicaCount": "Operator replicas. They elect a leader on a Lease (leader election is "
+    "always on): one reconciles, the others stand by and take over within about 15 s.",
+    "podDisruptionBudget": "Keep minAvailable operator pods through node drains.",
     "watchNamespaces": "Namespaces whose LiteMaaS resources the operator manages (a Role in "
     "each); empty: the release's namespace.",
     "clusterWide": "Manage LiteMaaS resources in every namespace (ClusterRoles: the operator "
@@ -222,7 +264,8 @@ VALUES_COMMENTS = {
     "--max-concurrent-reconciles=16].",
     "nodeSelector": "Scheduling of the operator pod.",
     "tolerations": "Scheduling of the operator pod.",
-    "affinity": "Scheduling of the operator pod.",
+    "affinity": "Scheduling of the operator pods; empty: prefer replicas on different nodes "
+    "(soft anti-affinity by hostname).",
     "fullnameOverride": "Name of the operator's objects; default: the release's name.",
     "monitoring": monitoring.VALUES_COMMENT,
 }
@@ -266,5 +309,6 @@ def files() -> dict[str, str]:
     result[f"{CHART}/templates/crd.yaml"] = _render("crd.yaml")
     result[f"{CHART}/templates/rbac.yaml"] = helm_rbac_template()
     result[f"{CHART}/templates/deployment.yaml"] = helm_deployment_template()
+    result[f"{CHART}/templates/pod-disruption-budget.yaml"] = _render("pod-disruption-budget.yaml")
     result[f"{CHART}/templates/admission-policies.yaml"] = helm_policies_template()
     return result

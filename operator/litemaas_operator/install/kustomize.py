@@ -21,8 +21,15 @@ from .common import (
     generated_yaml,
     meta,
 )
-from .deployment import deployment_spec
-from .rbac import cluster_binding, cluster_role, cluster_rules, namespaced_rules, user_roles
+from .deployment import deployment_spec, pod_disruption_budget
+from .rbac import (
+    cluster_binding,
+    cluster_role,
+    cluster_rules,
+    leader_election_role,
+    namespaced_rules,
+    user_roles,
+)
 
 
 def kustomize_files() -> dict[str, list[dict[str, Any]]]:
@@ -54,9 +61,11 @@ def kustomize_files() -> dict[str, list[dict[str, Any]]]:
             cluster_binding(NAME),
             cluster_role(f"{NAME}-cluster", cluster_rules()),
             cluster_binding(f"{NAME}-cluster"),
+            *leader_election_role(),
             *user_roles(),
         ],
         "deployment.yaml": [deployment],
+        "pod-disruption-budget.yaml": [pod_disruption_budget(NAME, NAMESPACE)],
         "metrics-service.yaml": [monitoring.metrics_service(NAME, NAMESPACE, LABELS, METRICS_PORT)],
         "admission-policies.yaml": policies(OPERATOR_USERNAME),
     }

@@ -31,8 +31,8 @@ from .common import (
     dump_all,
     generated_yaml,
 )
-from .deployment import deployment_spec
-from .rbac import cluster_rules, namespace_watch_rules, namespaced_rules
+from .deployment import deployment_spec, pod_disruption_budget
+from .rbac import cluster_rules, leader_election_rules, namespace_watch_rules, namespaced_rules
 
 CSV_NAME = f"{NAME}.v{__version__}"
 SPEC_DESCRIPTORS = [
@@ -300,8 +300,13 @@ def csv(root: Path) -> dict[str, Any]:
             "install": {
                 "strategy": "deployment",
                 "spec": {
+                    # With the leader Lease's rights (in the operator's namespace; for
+                    # AllNamespaces installs OLM makes a ClusterRole of these rules).
                     "permissions": [
-                        {"serviceAccountName": SERVICE_ACCOUNT, "rules": namespaced_rules()}
+                        {
+                            "serviceAccountName": SERVICE_ACCOUNT,
+                            "rules": namespaced_rules() + leader_election_rules(),
+                        }
                     ],
                     # OLM turns `permissions` into ClusterRoles for AllNamespaces installs;
                     # the other install modes watch listed namespaces (namespace_watch_rules).
@@ -361,6 +366,10 @@ def files(root: Path) -> dict[str, str]:
     # The operator's monitoring objects, which OLM creates beside the CSV.
     for rel, obj in monitoring.olm_manifests(NAME, LABELS, METRICS_PORT).items():
         result[f"bundle/manifests/{rel}"] = generated_yaml([obj])
+    # A bundle may carry a PodDisruptionBudget; OLM creates it in the operator's namespace.
+    result[f"bundle/manifests/{NAME}_policy_v1_poddisruptionbudget.yaml"] = generated_yaml(
+        [pod_disruption_budget(NAME)]
+    )
     result["bundle/metadata/annotations.yaml"] = generated_yaml(
         [{"annotations": BUNDLE_ANNOTATIONS}]
     )

@@ -12,7 +12,7 @@ from typing import Any
 from ..admission import GROUP_NAMES as GROUPS
 from ..api import GROUP, PLURAL
 from ..api.backup import BACKUP_PLURAL, RESTORE_PLURAL
-from .common import LABELS, NAME, NAMESPACE, SERVICE_ACCOUNT, meta
+from .common import LABELS, LEASE_NAME, NAME, NAMESPACE, SERVICE_ACCOUNT, meta
 
 # Verbs on the namespaced children. No `update`: the operator writes them with server-side
 # apply (PATCH, which creates a missing object, hence `create`), merge patches and deletes.
@@ -89,6 +89,40 @@ def namespace_watch_rules() -> list[dict[str, Any]]:
     (Watching all namespaces needs none: the e2e tests show no request for them.)
     """
     return [rule("", ["namespaces"], ["list", "watch"])]
+
+
+def leader_election_rules(lease: str = LEASE_NAME) -> list[dict[str, Any]]:
+    """Rights in the operator's own namespace: its leader Lease, read and renewed by name.
+
+    ``create`` cannot be limited by name in RBAC (the name is not known before the object
+    exists); the operator only ever creates the one Lease it is configured with.
+    """
+    return [
+        rule("coordination.k8s.io", ["leases"], ["get", "update"], resourceNames=[lease]),
+        rule("coordination.k8s.io", ["leases"], ["create"]),
+    ]
+
+
+def leader_election_role() -> list[dict[str, Any]]:
+    """The Role and RoleBinding of ``leader_election_rules`` in the operator's namespace."""
+    name = f"{NAME}-leader-election"
+    return [
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "Role",
+            "metadata": meta(name, NAMESPACE),
+            "rules": leader_election_rules(),
+        },
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "RoleBinding",
+            "metadata": meta(name, NAMESPACE),
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": name},
+            "subjects": [
+                {"kind": "ServiceAccount", "name": SERVICE_ACCOUNT, "namespace": NAMESPACE}
+            ],
+        },
+    ]
 
 
 def user_roles() -> list[dict[str, Any]]:
