@@ -14,6 +14,7 @@ from support.install import (
     OPERATOR_NAMESPACE,
     ROOT,
     Installed,
+    leader_election_env,
     new_namespace,
     token_kubeconfig,
     tool,
@@ -63,7 +64,8 @@ def plain_install(
     """
     cluster = manifests_install
     kubeconfig = token_kubeconfig(cluster, tmp_path_factory.mktemp("sa") / "kubeconfig")
-    operator = OperatorProcess(kubeconfig, [], resync_seconds=30).start()
+    election = leader_election_env(cluster, OPERATOR_NAMESPACE, "litemaas-operator")
+    operator = OperatorProcess(kubeconfig, [], resync_seconds=30, extra_env=election).start()
     installed = Installed(cluster, operator)
     yield installed
     operator.stop()
@@ -121,7 +123,8 @@ def helm_install(
     token = token_kubeconfig(
         cluster, tmp_path_factory.mktemp("helm-sa") / "kubeconfig", HELM_NAMESPACE, HELM_RELEASE
     )
-    operator = OperatorProcess(token, [watched], resync_seconds=30).start()
+    election = leader_election_env(cluster, HELM_NAMESPACE, HELM_RELEASE)
+    operator = OperatorProcess(token, [watched], resync_seconds=30, extra_env=election).start()
     installed = Installed(cluster, operator, [watched])
     yield installed
     operator.stop()

@@ -16,8 +16,10 @@ import pytest
 
 from harness import config
 from harness.waiting import wait_until
+from litemaas_operator.install import LEASE_NAME
 from support.install import (
     NAMESPACED_KINDS,
+    OPERATOR_NAMESPACE,
     PREREQUISITES,
     Installed,
     can_i,
@@ -254,3 +256,19 @@ def test_the_operators_token_cannot_reach_beyond_what_it_manages(plain_install: 
     for kind, name in (("groups.user.openshift.io", "cluster-admins"),
                        ("oauthclients.oauth.openshift.io", f"steal-{victim}")):  # fmt: skip
         assert cluster.kubectl("get", kind, name, check=False).returncode != 0
+
+
+@pytest.mark.timeout(120)
+def test_the_operator_holds_its_lease_and_may_touch_no_other(plain_install: Installed) -> None:
+    cluster = plain_install.cluster
+    lease = "leases.coordination.k8s.io"
+    out = cluster.kubectl("get", lease, LEASE_NAME, "-n", OPERATOR_NAMESPACE, "-o", "json")
+    assert json.loads(out.stdout)["spec"]["holderIdentity"]  # it leads, on the install's Role
+    assert can_i(cluster, "get", f"{lease}/{LEASE_NAME}", OPERATOR_NAMESPACE)
+    assert can_i(cluster, "update", f"{lease}/{LEASE_NAME}", OPERATOR_NAMESPACE)
+    assert can_i(cluster, "create", lease, OPERATOR_NAMESPACE)
+    # Another component's Lease, or its own name elsewhere: a stolen token cannot take them.
+    assert not can_i(cluster, "update", f"{lease}/kube-controller-manager", OPERATOR_NAMESPACE)
+    assert not can_i(cluster, "update", f"{lease}/{LEASE_NAME}", "kube-system")
+    assert not can_i(cluster, "create", lease, "kube-system")
+    assert not can_i(cluster, "delete", f"{lease}/{LEASE_NAME}", OPERATOR_NAMESPACE)

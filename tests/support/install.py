@@ -117,6 +117,22 @@ def cluster_objects_of(cluster: Any, namespace: str, resources: list[str]) -> li
     return found
 
 
+def leader_election_env(cluster: Any, namespace: str, deployment: str) -> dict[str, str]:
+    """The installed Deployment's leader-election settings, for an operator run here as it.
+
+    The Lease then lives where the Deployment's pods would keep it (POD_NAMESPACE comes from
+    the downward API there), so the install's Role for it is what is tested.
+    """
+    out = cluster.kubectl("get", "deployment", deployment, "-n", namespace, "-o", "json")
+    [container] = json.loads(out.stdout)["spec"]["template"]["spec"]["containers"]
+    env = {e["name"]: e["value"] for e in container["env"] if "value" in e}
+    return {
+        "LEADER_ELECT": env["LEADER_ELECT"],
+        "LEASE_NAME": env["LEASE_NAME"],
+        "POD_NAMESPACE": namespace,
+    }
+
+
 def forbidden_lines(log: str) -> list[str]:
     """Log lines that report an authorization failure."""
     return [line for line in log.splitlines() if FORBIDDEN.search(line)]
