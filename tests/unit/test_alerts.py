@@ -139,24 +139,47 @@ CASES: list[tuple[str, list[dict[str, str]], list[dict[str, Any]]]] = [
         ],
         [silent("LiteMaaSReconcileErrors", "15m"), silent("LiteMaaSReconcileErrors", "25m")],
     ),
-    # The operator's target is down (or gone) for 5 minutes.
+    # The operator's targets are down (nothing scraped, so no leader) for 5 minutes.
     (
         "1m",
-        [series("up", {**JOB, "instance": "10.0.0.1:8081"}, "0x10")],
         [
-            silent("LiteMaaSOperatorDown", "4m"),
-            fires("LiteMaaSOperatorDown", "6m", {**JOB, "instance": "10.0.0.1:8081"}),
+            series("up", {**JOB, "instance": "10.0.0.1:8081"}, "0x10"),
+            series("up", {**JOB, "instance": "10.0.0.3:8081"}, "0x10"),
         ],
+        [silent("LiteMaaSOperatorDown", "4m"), fires("LiteMaaSOperatorDown", "6m", {})],
     ),
     # ... or its target is not there at all (no Service, no ServiceMonitor, wrong labels).
     (
         "1m",
         [series("up", {"job": "kubelet", "instance": "10.0.0.2:10250"}, "1x10")],
-        [silent("LiteMaaSOperatorDown", "4m"), fires("LiteMaaSOperatorDown", "6m", JOB)],
+        [silent("LiteMaaSOperatorDown", "4m"), fires("LiteMaaSOperatorDown", "6m", {})],
     ),
+    # ... or both replicas run and neither holds the Lease (e.g. it cannot be written).
     (
         "1m",
-        [series("up", {**JOB, "instance": "10.0.0.1:8081"}, "1x10")],
+        [
+            series(f"{M}leader", {**JOB, "instance": "10.0.0.1:8081"}, "0x10"),
+            series(f"{M}leader", {**JOB, "instance": "10.0.0.3:8081"}, "0x10"),
+        ],
+        [silent("LiteMaaSOperatorDown", "4m"), fires("LiteMaaSOperatorDown", "6m", {})],
+    ),
+    # One replica leads: silent, also while the other one is down.
+    (
+        "1m",
+        [
+            series("up", {**JOB, "instance": "10.0.0.1:8081"}, "1x10"),
+            series(f"{M}leader", {**JOB, "instance": "10.0.0.1:8081"}, "1x10"),
+            series("up", {**JOB, "instance": "10.0.0.3:8081"}, "0x10"),
+        ],
+        [silent("LiteMaaSOperatorDown", "10m")],
+    ),
+    # A failover: the leader dies, the standby leads 15 s later.
+    (
+        "15s",
+        [
+            series(f"{M}leader", {**JOB, "instance": "10.0.0.1:8081"}, "1x8 _x32"),
+            series(f"{M}leader", {**JOB, "instance": "10.0.0.3:8081"}, "0x9 1x31"),
+        ],
         [silent("LiteMaaSOperatorDown", "10m")],
     ),
     # The loop's next reconcile was due at 60 s and never came: overdue after 360 s, firing

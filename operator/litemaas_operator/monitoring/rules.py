@@ -98,12 +98,15 @@ ALERTS: tuple[Alert, ...] = (
     ),
     Alert(
         "LiteMaaSOperatorDown",
-        f'up{{job="{JOB}"}} == 0 or absent(up{{job="{JOB}"}})',
+        # No scraped replica leads: all down, no target, or none holds the Lease. A standby
+        # down while the leader runs is not this (nothing stops reconciling).
+        f'absent({M}leader{{job="{JOB}"}} == 1)',
         "5m",
         "critical",
         "The LiteMaaS operator is down",
-        "Prometheus has not scraped the LiteMaaS operator for 5 minutes: nothing reconciles "
-        "LiteMaaS instances, restores drift or takes scheduled backups.",
+        "For 5 minutes no replica of the LiteMaaS operator that Prometheus scrapes has been the "
+        "leader (none is up, or none holds the leader Lease): nothing reconciles LiteMaaS "
+        "instances, restores drift or takes scheduled backups.",
     ),
     Alert(
         "LiteMaaSOperatorNotReconciling",
