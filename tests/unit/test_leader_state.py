@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
@@ -138,3 +139,36 @@ def test_a_standby_tries_again_the_moment_the_lease_it_waits_for_expires() -> No
     assert 2.0 <= me.next_try(now=101.0) <= 3.0  # far from expiry: the usual retry
     assert me.next_try(now=114.0) == pytest.approx(1.05)
     assert me.desired(WALL, now=114.0 + me.next_try(now=114.0)) is not None
+
+
+def test_run_refuses_unsafe_timings_before_starting(capsys: pytest.CaptureFixture[str]) -> None:
+    from litemaas_operator.cli import main
+
+    code = main(["run", "--leader-elect", "--lease-duration-seconds", "10", "--kubeconfig", "-"])
+    assert code == 2
+    assert "longer than the renew deadline" in capsys.readouterr().err
+
+
+def test_leader_election_is_off_unless_asked_and_reads_its_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import argparse
+
+    from litemaas_operator.controller.options import add_run_arguments, options_from
+
+    def parse(*argv: str) -> Any:
+        parser = argparse.ArgumentParser()
+        add_run_arguments(parser)
+        return options_from(parser.parse_args(list(argv)))
+
+    for var in ("LEADER_ELECT", "LEASE_NAME", "LEASE_NAMESPACE", "POD_NAMESPACE"):
+        monkeypatch.delenv(var, raising=False)
+    assert parse().election is None
+    monkeypatch.setenv("LEADER_ELECT", "true")
+    monkeypatch.setenv("POD_NAMESPACE", "ops")
+    election = parse().election
+    assert election is not None
+    assert (election.lease_name, election.lease_namespace) == ("litemaas-operator-leader", "ops")
+    assert (election.lease_duration, election.renew_deadline, election.retry_period) == (15, 10, 2)
+    assert parse("--no-leader-elect").election is None
+    assert parse("--lease-namespace", "x").election.lease_namespace == "x"

@@ -8,6 +8,7 @@ import io
 import logging
 import os
 import signal
+import sys
 from typing import Any
 
 import kopf
@@ -83,8 +84,7 @@ async def lead(options: Options) -> None:
     """
     assert options.election is not None
     settings = options.election
-    timings = Timings(settings.lease_duration, settings.renew_deadline, settings.retry_period)
-    timings.check()
+    timings = _timings(options)
     election = Election(
         Kube(await connect(options.kubeconfig, user_agent())),
         settings.lease_name,
@@ -98,6 +98,12 @@ async def lead(options: Options) -> None:
     handlers.RUNTIME.watchdog = Watchdog(election)
     handlers.RUNTIME.watchdog.start()
     handlers.RUNTIME.renewal = asyncio.create_task(_renew(election), name="leader lease renewal")
+
+
+def _timings(options: Options) -> Timings:
+    assert options.election is not None
+    settings = options.election
+    return Timings(settings.lease_duration, settings.renew_deadline, settings.retry_period)
 
 
 async def _renew(election: Election) -> None:
@@ -177,6 +183,12 @@ def run(args: argparse.Namespace) -> int:
     """Run the operator until interrupted."""
     global OPTIONS
     OPTIONS = options_from(args)
+    if OPTIONS.election is not None:
+        try:  # settings under which two leaders could overlap: refused before anything runs
+            _timings(OPTIONS).check()
+        except ValueError as err:
+            print(f"litemaas-operator run: leader election: {err}", file=sys.stderr)
+            return 2
     if OPTIONS.kubeconfig:
         # Kopf's own login reads the standard variable.
         os.environ["KUBECONFIG"] = OPTIONS.kubeconfig
