@@ -13,6 +13,7 @@ import secrets
 import time
 from collections.abc import Iterator
 from typing import Any
+from urllib.request import urlopen
 
 import pytest
 
@@ -87,6 +88,15 @@ class Pair:
                 return float(line.split()[1])
         raise AssertionError("litemaas_operator_leader not exported")
 
+    def health(self, who: str) -> str:
+        """The body of ``who``'s /healthz: ``{"standby": true}`` until it leads, Kopf's after."""
+        url = f"http://127.0.0.1:{self.ops[who].health_port}/healthz"
+        try:
+            with urlopen(url, timeout=5) as resp:
+                return resp.read().decode()
+        except OSError:
+            return ""
+
     def writes(self, who: str) -> list[audit.Request]:
         """Every write the API server received from ``who`` (the Lease's included)."""
         return [r for r in self.requests(who) if r.verb in WRITES]
@@ -159,6 +169,7 @@ def test_the_standby_takes_over_from_a_killed_leader_and_the_two_never_write_tog
     assert {(r.verb, r.resource) for r in standby} == {("get", "leases")}, standby
     assert (pair.leading("op-a"), pair.leading("op-b")) == (1.0, 0.0)
     assert "waiting to lead" in pair.ops["op-b"].logs()
+    assert "standby" in pair.health("op-b") and "standby" not in pair.health("op-a")
 
     pair.ops["op-a"].kill()  # SIGKILL: no release, the Lease has to expire
     killed = time.monotonic()
@@ -168,6 +179,12 @@ def test_the_standby_takes_over_from_a_killed_leader_and_the_two_never_write_tog
     lease = pair.lease()
     assert lease["leaseTransitions"] == 1
     assert pair.leading("op-b") == 1.0
+    # Kopf's liveness endpoint took over the port from the standby's.
+    wait_until(
+        lambda: pair.health("op-b").startswith("{") and "standby" not in pair.health("op-b"),
+        30,
+        what="op-b's Kopf /healthz",
+    )
 
     # A resource changed and one created after the kill both converge under the new leader.
     crs.patch_spec("litemaas", {"frontend": {"replicas": 2}})
