@@ -30,6 +30,7 @@ from .watches import Watches, watch_client
 
 log = logging.getLogger(__name__)
 OPTIONS: Options | None = None
+METRICS_SERVED = False
 
 
 @kopf.on.startup()
@@ -49,8 +50,7 @@ async def startup(settings: kopf.OperatorSettings, **_: Any) -> None:
     settings.networking.request_timeout = 60
     settings.networking.error_backoffs = [1, 2, 5, 10, 20]
     install_redaction()
-    if OPTIONS.metrics_port:
-        start_http_server(OPTIONS.metrics_port)
+    serve_metrics(OPTIONS.metrics_port)
     # Nothing below runs (no watch, no reconcile loop, no Kopf handler) until this process leads.
     if OPTIONS.election is not None:
         await lead(OPTIONS)
@@ -65,7 +65,7 @@ async def startup(settings: kopf.OperatorSettings, **_: Any) -> None:
     handlers.RUNTIME.slots = asyncio.Semaphore(OPTIONS.max_concurrent_reconciles)
     # Children and referenced Secrets: our own watches, filtered by the API server.
     handlers.RUNTIME.watches = Watches(
-        await watch_client(OPTIONS.kubeconfig), REGISTRY, OPTIONS.namespaces
+        await watch_client(OPTIONS.kubeconfig, user_agent()), REGISTRY, OPTIONS.namespaces
     )
     handlers.RUNTIME.watches.start()
     # `kill -USR1 <pid>` logs where every task is waiting: the first tool for a stuck loop.
@@ -74,6 +74,14 @@ async def startup(settings: kopf.OperatorSettings, **_: Any) -> None:
         "litemaas-operator started: watching %s",
         ", ".join(OPTIONS.namespaces) if OPTIONS.namespaces else "all namespaces",
     )
+
+
+def serve_metrics(port: int) -> None:
+    """Serve /metrics on ``port`` (0: not at all), once: Kopf retries a start-up that failed."""
+    global METRICS_SERVED
+    if port and not METRICS_SERVED:
+        start_http_server(port)
+        METRICS_SERVED = True
 
 
 async def lead(options: Options) -> None:

@@ -282,12 +282,12 @@ class Watches:
         self.tasks[key] = asyncio.create_task(watch.run(), name=f"watch {watch.what}")
 
 
-async def watch_client(kubeconfig: str | None) -> Kube:
+async def watch_client(kubeconfig: str | None, user_agent: str | None = None) -> Kube:
     """A client for watches only, with a connection pool of its own.
 
     Each watch holds one HTTP/1.1 connection for as long as it runs; sharing the reconciler's
     bounded pool (100) would let enough namespaces' watches starve every other request.
     """
-    api = await connect(kubeconfig)
+    api = await connect(kubeconfig, user_agent)
     api.rest_client.maxsize = 0  # aiohttp: no limit; read when the pool is first created
     return Kube(api)
