@@ -36,7 +36,14 @@ from litemaas_operator import __version__, install
 from litemaas_operator.install import catalog as fbc
 from support import olm
 from support.crs import CRs
-from support.install import ROOT, forbidden_lines, new_namespace, token_kubeconfig, tool
+from support.install import (
+    ROOT,
+    forbidden_lines,
+    leader_election_env,
+    new_namespace,
+    token_kubeconfig,
+    tool,
+)
 from support.operator import OperatorProcess
 
 pytestmark = [pytest.mark.e2e]
@@ -188,7 +195,9 @@ def _start_operator(inst: OlmInstall) -> OperatorProcess:
     kubeconfig = token_kubeconfig(
         inst.cluster, inst.work / f"sa-{secrets.token_hex(3)}", inst.namespace, SERVICE_ACCOUNT
     )
-    return OperatorProcess(kubeconfig, inst.targets, resync_seconds=30).start()
+    # Leader election as the Deployment sets it: the Lease needs the CSV's `permissions`.
+    election = leader_election_env(inst.cluster, inst.namespace, install.NAME)
+    return OperatorProcess(kubeconfig, inst.targets, resync_seconds=30, extra_env=election).start()
 
 
 def _policies_before(cluster: Any) -> list[dict[str, Any]]:
