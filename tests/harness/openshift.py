@@ -35,7 +35,7 @@ def crd_files() -> list[Path]:
     files = (
         real if all(p.is_file() for p in real) else [config.HERE / "crds/openshift-fallback.yaml"]
     )
-    return [*files, config.HERE / "crds/openshift-minimal.yaml"]
+    return [*files, config.HERE / "crds/openshift-standins.yaml"]
 
 
 def is_real_openshift(kubectl: Kubectl) -> bool:
