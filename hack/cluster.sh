@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Local Kubernetes control plane for tests and local runs, built from Go modules (no Docker).
 #
-#   hack/cluster.sh build                         build or reuse etcd, kube-*, kubectl, kwok
+#   hack/cluster.sh build                         build or reuse etcd, kube-*, kubectl, kwok and
+#                                                 the route webhook (tests/harness/routewebhook)
 #   hack/cluster.sh up [--flavour openshift|kubernetes] [--name N]
 #   hack/cluster.sh down [--name N]
 #   hack/cluster.sh env [--name N]                prints `export KUBECONFIG=...`
@@ -128,11 +129,26 @@ fetch_openshift_api() {
   log "openshift/api $OPENSHIFT_API_VERSION: CRDs copied to $W"
 }
 
+build_routewebhook() {
+  # The harness's Route admission webhook (tests/harness/routewebhook, its own Go module with a
+  # committed go.sum): cached under a digest of its sources, as tests/harness/config.py computes.
+  local S=$ROOT/tests/harness/routewebhook W digest
+  digest=$(cd "$S" && LC_ALL=C cat go.mod go.sum *.go | sha256sum | cut -c1-12)
+  W=$CACHE/routewebhook-$digest
+  if [[ -x $W/routewebhook ]]; then
+    log "routewebhook $digest: reusing $W"; return
+  fi
+  log "routewebhook $digest: building (cold: ~5 min on 2 cores)"
+  mkdir -p "$W"
+  timed "routewebhook $digest" "$CACHE/logs/routewebhook-build.log" \
+    env -C "$S" go build -mod=readonly -trimpath -ldflags "-s -w" -o "$W/routewebhook" .
+}
+
 cmd_build() {
   command -v go >/dev/null || { log "Go is required to build (GOTOOLCHAIN=local)"; exit 1; }
   mkdir -p "$CACHE/logs"
   local start=$SECONDS
-  build_etcd; build_kwok; fetch_openshift_api; build_k8s
+  build_etcd; build_kwok; fetch_openshift_api; build_k8s; build_routewebhook
   log "build: done in $((SECONDS - start))s; binaries under $CACHE"
 }
 

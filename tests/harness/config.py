@@ -7,6 +7,7 @@ Versions are pinned in ``versions.env`` beside this file, shared with ``hack/clu
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 from pathlib import Path
@@ -48,7 +49,23 @@ def binary(name: str) -> Path:
         return cache_root() / f"etcd-{VERSIONS['ETCD_VERSION']}" / "bin" / name
     if name == "kwok":
         return cache_root() / f"kwok-{VERSIONS['KWOK_VERSION']}" / "bin" / name
+    if name == "routewebhook":
+        return cache_root() / f"routewebhook-{routewebhook_version()}" / name
     raise KeyError(name)
+
+
+ROUTEWEBHOOK_SRC = HERE / "routewebhook"
+
+
+def routewebhook_version() -> str:
+    """A digest of the route webhook's sources, so an edit rebuilds it (hack/cluster.sh agrees).
+
+    The sha256 of go.mod, go.sum and the ``*.go`` files (sorted by name) concatenated, first 12
+    hex digits: what ``cat go.mod go.sum *.go | sha256sum`` prints under ``LC_ALL=C``.
+    """
+    files = ["go.mod", "go.sum", *sorted(p.name for p in ROUTEWEBHOOK_SRC.glob("*.go"))]
+    digest = hashlib.sha256(b"".join((ROUTEWEBHOOK_SRC / f).read_bytes() for f in files))
+    return digest.hexdigest()[:12]
 
 
 def kwok_stages() -> Path:
@@ -71,13 +88,18 @@ CONTROL_PLANE_BINARIES = (
 )
 
 
+# The OpenShift flavour also runs the route admission webhook (harness/route_admission.py).
+OPENSHIFT_BINARIES = ("routewebhook",)
+
+
 class MissingBinariesError(RuntimeError):
     """The control-plane binaries have not been built (or were built for other versions)."""
 
 
-def require_binaries() -> None:
+def require_binaries(flavour: str = "kubernetes") -> None:
     """Fails with an actionable message unless every binary and the kwok stages exist."""
-    missing = [str(binary(b)) for b in CONTROL_PLANE_BINARIES if not binary(b).is_file()]
+    needed = CONTROL_PLANE_BINARIES + (OPENSHIFT_BINARIES if flavour == "openshift" else ())
+    missing = [str(binary(b)) for b in needed if not binary(b).is_file()]
     if not kwok_stages().is_file():
         missing.append(str(kwok_stages()))
     if missing:

@@ -2,7 +2,8 @@
 
 One cluster = etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok (which plays
 the kubelet for one fake node) and the harness agent (a PV provisioner and resizer and, for
-the OpenShift flavour, the fake router), each in its own process group, on free 127.0.0.1
+the OpenShift flavour, the fake router), plus, for the OpenShift flavour, the route admission
+webhook (:mod:`harness.route_admission`), each in its own process group, on free 127.0.0.1
 ports, with all state in ``<cache>/clusters/<name>/``. ``state.json`` there records the
 pids and command lines, so ``down`` and ``restart_apiserver`` work from another process.
 
@@ -29,7 +30,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from . import config, openshift
+from . import config, openshift, route_admission
 
 NODE_NAME = "kwok-node-0"
 STORAGE_CLASS = "standard"
@@ -143,8 +144,14 @@ def make_pki(pki: Path) -> None:
         "\nextendedKeyUsage=serverAuth\n",
         # system:masters: the admin kubeconfig, also used by KCM, scheduler, kwok and the agent.
         "admin": "extendedKeyUsage=clientAuth\n",
+        # The route webhook, which kube-apiserver calls at https://127.0.0.1:<port>.
+        "routewebhook": "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n",
     }
-    subjects = {"apiserver": "/CN=kube-apiserver", "admin": "/O=system:masters/CN=harness-admin"}
+    subjects = {
+        "apiserver": "/CN=kube-apiserver",
+        "admin": "/O=system:masters/CN=harness-admin",
+        "routewebhook": "/CN=harness-routewebhook",
+    }
     for name, ext in exts.items():
         (pki / f"{name}.ext").write_text(ext)
         _openssl(
@@ -422,13 +429,25 @@ class ControlPlane:
                 *([f"--router-domain={self.domain}"] if self.flavour == "openshift" else []),
             ],
         }
+        if self.flavour == "openshift":
+            self.argv["routewebhook"] = [
+                str(config.binary("routewebhook")),
+                f"--listen=127.0.0.1:{p['routewebhook']}",
+                f"--tls-cert-file={pki / 'routewebhook.crt'}",
+                f"--tls-private-key-file={pki / 'routewebhook.key'}",
+                f"--kubeconfig={kc}",
+                f"--domain={self.domain}",
+            ]
 
     def start(self, timeout: float = 120) -> None:
         """Starts every component and waits until workloads can run on the fake node."""
         d = self.state_dir
         d.mkdir(parents=True, exist_ok=False)
         (d / "logs").mkdir()
-        self.ports = {k: free_port() for k in ("etcd", "etcd-peer", "apiserver", "kwok")}
+        components = ("etcd", "etcd-peer", "apiserver", "kwok")
+        if self.flavour == "openshift":
+            components += ("routewebhook",)
+        self.ports = {k: free_port() for k in components}
         make_pki(d / "pki")
         write_kubeconfig(self.kubeconfig, self.server, d / "pki", self.name)
         self._build_argv()
@@ -445,10 +464,22 @@ class ControlPlane:
                 assert self.domain is not None
                 self.domain = openshift.install(self.kubectl, self.domain)
                 self.save()
+                self._start_route_admission()
             self._wait_workloads_possible(timeout)
         except BaseException:
             self.stop(remove=False)  # keep logs for the post-mortem
             raise
+
+    def _start_route_admission(self) -> None:
+        """Starts the route webhook and registers it; returns once Routes go through it."""
+        self._build_argv()  # the domain may have changed: an existing Ingress config wins
+        self._spawn("routewebhook")
+        port = self.ports["routewebhook"]
+        self._wait_http("routewebhook", f"https://127.0.0.1:{port}/readyz", "ok", 30)
+        try:
+            route_admission.register(self.kubectl, port, self.state_dir / "pki" / "ca.crt")
+        except route_admission.NotAdmittingError as exc:
+            raise HarnessError(f"{exc}; see {self._log('routewebhook')}") from exc
 
     def _wait_workloads_possible(self, timeout: float) -> None:
         """Node Ready (kwok) and the default ServiceAccount (KCM) exist: pods can be created."""
@@ -486,7 +517,9 @@ class ControlPlane:
         """Stops the processes, dependants first, and deletes the state dir unless told not to."""
         # Clients first so they do not log connection errors. Throwaway data needs no grace, and
         # kube-apiserver with open watches takes up to --request-timeout (60s) to exit.
-        self._kill("agent", "kwok", "kube-scheduler", "kube-controller-manager", timeout=2)
+        self._kill(
+            "agent", "routewebhook", "kwok", "kube-scheduler", "kube-controller-manager", timeout=2
+        )
         self._kill("kube-apiserver", "etcd", timeout=2)
         if remove:
             shutil.rmtree(self.state_dir, ignore_errors=True)
@@ -517,7 +550,7 @@ def up(
     """Starts cluster ``name`` (``owned``: dies with this process, as pytest's clusters do)."""
     if flavour not in FLAVOURS:
         raise ValueError(f"flavour must be one of {FLAVOURS}, not {flavour!r}")
-    config.require_binaries()
+    config.require_binaries(flavour)
     reap_stale()
     for attempt in (1, 2):
         cp = ControlPlane(name, flavour, domain if flavour == "openshift" else None)

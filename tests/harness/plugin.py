@@ -135,7 +135,9 @@ class ClusterManager:
             ).stdout.strip()
         else:
             cluster.domain = openshift.install(cluster.kubectl, _domain())
-            cluster.router = FakeRouter(cluster.api_client, cluster.domain).start()
+            cluster.router = FakeRouter(
+                cluster.api_client, cluster.domain, assign_hosts=True
+            ).start()
         return cluster
 
     def close(self) -> None:

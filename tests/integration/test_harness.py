@@ -232,7 +232,7 @@ def test_kubernetes_flavour_has_no_openshift_apis(kubernetes_cluster: Cluster):
 
 # Indirect parametrization narrows the flavour-parametrized `cluster` (and so `namespace`).
 @pytest.mark.parametrize("cluster", ["openshift"], indirect=True)
-def test_fake_router_fills_empty_route_host(cluster: Cluster, namespace: str):
+def test_routes_get_their_host_at_admission_and_router_status(cluster: Cluster, namespace: str):
     route = {
         "apiVersion": "route.openshift.io/v1",
         "kind": "Route",
@@ -241,12 +241,20 @@ def test_fake_router_fills_empty_route_host(cluster: Cluster, namespace: str):
     with cluster.api_client() as api:
         custom = client.CustomObjectsApi(api)
         args = ("route.openshift.io", "v1", namespace, "routes")
-        custom.create_namespaced_custom_object(*args, {**route, "metadata": {"name": "web"}})
-        custom.create_namespaced_custom_object(
+        created = custom.create_namespaced_custom_object(
+            *args, {**route, "metadata": {"name": "web"}}
+        )
+        # As on OpenShift, the host is generated in the create call itself.
+        expected = host_for("web", namespace, cluster.domain)
+        assert created["spec"]["host"] == expected
+        assert created["metadata"]["annotations"]["openshift.io/host.generated"] == "true"
+        assert created["spec"]["wildcardPolicy"] == "None"  # library-go's defaulting
+        fixed = custom.create_namespaced_custom_object(
             *args,
             {**route, "metadata": {"name": "fixed"},
              "spec": {**route["spec"], "host": "fixed.example.com"}},
         )  # fmt: skip
+        assert "openshift.io/host.generated" not in (fixed["metadata"].get("annotations") or {})
 
         def admitted(name: str) -> dict | None:
             obj = custom.get_namespaced_custom_object(*args, name)
@@ -254,9 +262,9 @@ def test_fake_router_fills_empty_route_host(cluster: Cluster, namespace: str):
             return obj if ingress and ingress[0]["conditions"][0]["type"] == "Admitted" else None
 
         web = wait_until(lambda: admitted("web"), timeout=30, what="Route web admitted")
-        expected = host_for("web", namespace, cluster.domain)
-        assert web["spec"]["host"] == expected
         assert web["status"]["ingress"][0]["host"] == expected
+        assert web["status"]["ingress"][0]["routerName"] == "default"
+        assert web["status"]["ingress"][0]["conditions"][0]["status"] == "True"
         fixed = wait_until(lambda: admitted("fixed"), timeout=30, what="Route fixed admitted")
         assert fixed["spec"]["host"] == "fixed.example.com"
 
