@@ -52,6 +52,7 @@ MUST = [
     ("patch", "persistentvolumeclaims"),
     ("patch", "routes.route.openshift.io"),
     ("create", "routes.route.openshift.io/custom-host"),
+    ("update", "routes.route.openshift.io/custom-host"),
     ("patch", "ingresses.networking.k8s.io"),
     ("patch", "networkpolicies.networking.k8s.io"),
     ("patch", "litemaases.litemaas.io"),

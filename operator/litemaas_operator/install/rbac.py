@@ -42,8 +42,9 @@ def namespaced_rules() -> list[dict[str, Any]]:
     """Rights in each watched namespace (ClusterRole when watching all namespaces)."""
     return [
         *(rule(group, resources, CHILD_VERBS) for group, resources in CHILDREN),
-        # OpenShift checks this subresource when a Route sets spec.host (routing.*.host).
-        rule("route.openshift.io", ["routes/custom-host"], ["create"]),
+        # OpenShift checks this subresource when a Route sets spec.host (routing.*.host):
+        # `create` to create one with a host, `update` to change the host of an existing one.
+        rule("route.openshift.io", ["routes/custom-host"], ["create", "update"]),
         # The CR: watched by Kopf, finalizer and Kopf's annotations patched, spec never written.
         rule(GROUP, [PLURAL], ["get", "list", "watch", "patch"]),
         rule(GROUP, [f"{PLURAL}/status"], ["get", "patch", "update"]),
