@@ -40,10 +40,10 @@ def host_for(name: str, namespace: str, domain: str) -> str:
     return f"{name.replace('.', '-')}-{namespace}.{domain}"
 
 
-def _age_key(route: dict[str, Any]) -> tuple[str, str, str]:
-    """Oldest first, as the router ranks claims on a host (ties broken by namespace/name)."""
+def _age_key(route: dict[str, Any]) -> tuple[str, str]:
+    """Oldest first, as the router ranks claims on a host (RouteLessThan: ties by UID)."""
     meta = route["metadata"]
-    return (meta.get("creationTimestamp") or "", meta["namespace"], meta["name"])
+    return (meta.get("creationTimestamp") or "", meta.get("uid") or "")
 
 
 class FakeRouter:

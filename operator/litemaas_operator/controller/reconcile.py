@@ -18,7 +18,7 @@ from ..facts import Instance
 from ..render import desired_state, monitoring
 from ..render.endpoints import Problem, resolve_auth_mode
 from ..render.names import Names, instance_selector
-from . import metrics, observability, upgrades
+from . import metrics, observability, refusals, upgrades
 from .apply import (
     NAMESPACED_KINDS,
     key,
@@ -230,9 +230,7 @@ class Reconciler:
                 except ApiError as err:
                     if err.status in (400, 403, 422):
                         # A person must act (immutable field, forbidden, invalid): say so.
-                        apply_errors.append(
-                            f"{obj['kind']} {obj['metadata']['name']}: {err.message}"
-                        )
+                        apply_errors.append(refusals.describe(obj, err.message))
                     else:
                         raise
             desired_keys = {key(o) for o in desired}
