@@ -3,7 +3,7 @@
 # Called by .ci/run. Idempotent; a few seconds when these are cached between runs:
 #   ${LITEMAAS_CACHE:-~/.cache/litemaas-operator}   built binaries (~350 MB)
 #   $(go env GOMODCACHE) and $(go env GOCACHE)        only speed up a rebuild after a bump
-# Cold on 2 cores: about 11 minutes, 2 GiB peak RSS (see docs/testing.md).
+# Cold on 2 cores: about 13 minutes, 2 GiB peak RSS (see docs/testing.md).
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 GO_MIN=1.26  # kwok v0.8.0 and Kubernetes v1.36 need Go 1.26

@@ -104,7 +104,7 @@ def require_binaries(flavour: str = "kubernetes") -> None:
         missing.append(str(kwok_stages()))
     if missing:
         raise MissingBinariesError(
-            "control-plane binaries missing (run `hack/cluster.sh build` first; it takes ~11 min"
+            "control-plane binaries missing (run `hack/cluster.sh build` first; it takes ~13 min"
             " cold, seconds when cached):\n  " + "\n  ".join(missing)
         )
 
