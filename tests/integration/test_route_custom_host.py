@@ -1,4 +1,5 @@
-"""A host in spec.routing on OpenShift: admitted with routes/custom-host, refused clearly without.
+"""A host in spec.routing on OpenShift: admitted with routes/custom-host, refused clearly without,
+and a host another namespace already holds reported until it is free.
 
 On the harness, Routes go through OpenShift's own admission code (harness/route_admission.py):
 setting ``spec.host`` makes it ask whether the requesting user, here the operator, may
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,7 +23,7 @@ from kubernetes import client
 from harness.waiting import wait_until
 from litemaas_operator import install
 from support.crs import CRs, sample
-from support.install import token_kubeconfig
+from support.install import new_namespace, token_kubeconfig
 from support.operator import OperatorProcess
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
@@ -140,3 +142,33 @@ def test_without_the_custom_host_right_the_cr_says_why(
                     f"--serviceaccount={namespace}:litemaas-operator")  # fmt: skip
     cr = crs.wait_ready(timeout=120)
     assert cr["status"]["urls"]["frontend"] == f"https://{host}"
+
+
+def test_a_host_held_in_another_namespace_stalls_the_cr_until_it_is_free(
+    cluster, crs: CRs, operator: OperatorProcess, namespace: str
+):
+    body, host = with_host(namespace)
+    holder_ns = new_namespace(cluster, "t-host-holder")
+    api = client.CustomObjectsApi(cluster.api_client())
+    args = ("route.openshift.io", "v1", holder_ns, "routes")
+    try:
+        api.create_namespaced_custom_object(
+            *args,
+            {"apiVersion": "route.openshift.io/v1", "kind": "Route",
+             "metadata": {"name": "holder"},
+             "spec": {"host": host, "to": {"kind": "Service", "name": "web"}}},
+        )  # fmt: skip
+        # The router ranks claims by creation time, which has one-second resolution.
+        time.sleep(1.1)
+        crs.create(body)
+        stalled = crs.wait_condition("litemaas", "Stalled", "True", timeout=90)
+        assert stalled["reason"] == "RouteNotAdmitted"
+        assert f"Route litemaas is not admitted for host {host}" in stalled["message"]
+        assert "HostAlreadyClaimed" in stalled["message"]
+        assert crs.condition("litemaas", "FrontendReady")["status"] == "False"
+        # Once the older claim is gone the router admits ours, and the CR follows.
+        api.delete_namespaced_custom_object(*args, "holder")
+        cr = crs.wait_ready(timeout=120)
+        assert cr["status"]["urls"]["frontend"] == f"https://{host}"
+    finally:
+        cluster.kubectl("delete", "namespace", holder_ns, "--wait=false")

@@ -37,6 +37,7 @@ from .kube import KINDS, ApiError, Kube
 from .oauthclients import prune_oauth_clients, sync_oauth_client
 from .observe import observe
 from .registry import Registry
+from .route_status import route_problems
 from .stuck_pods import DEFAULT_DEADLINE_SECONDS, explain_stuck
 from .volumes import Resize, report_resizing, resize_volumes
 
@@ -245,6 +246,8 @@ class Reconciler:
                     outcome.pruned.append(f"OAuthClient/{name}")
             if gathered.facts.has_user_api:
                 await sync_groups(self.kube, instance, state.groups)
+            # A Route the routers refused (a host held elsewhere) serves nothing.
+            problems += route_problems(live, names)
         mode = resolve_auth_mode(spec, gathered.facts) if gathered.facts else "oidc"
         components = observe(spec, names, live, auth_state(mode, live, names, desired, problems))
         if backups is not None:
