@@ -61,7 +61,7 @@ class AuditedControlPlane(ControlPlane):
 
 def start(name: str, workdir: Path) -> AuditedControlPlane:
     """Start an openshift-flavour cluster that dies with this process."""
-    control_plane.config.require_binaries()
+    control_plane.config.require_binaries("openshift")
     control_plane.reap_stale()
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / "policy.yaml").write_text(AUDIT_POLICY)

@@ -472,7 +472,11 @@ class ControlPlane:
 
     def _start_route_admission(self) -> None:
         """Starts the route webhook and registers it; returns once Routes go through it."""
-        self._build_argv()  # the domain may have changed: an existing Ingress config wins
+        # The domain in effect: an Ingress config that already existed keeps its own.
+        self.argv["routewebhook"] = [
+            f"--domain={self.domain}" if a.startswith("--domain=") else a
+            for a in self.argv["routewebhook"]
+        ]
         self._spawn("routewebhook")
         port = self.ports["routewebhook"]
         self._wait_http("routewebhook", f"https://127.0.0.1:{port}/readyz", "ok", 30)
