@@ -200,3 +200,14 @@ def test_the_phase_descriptor_lists_the_phases_the_crd_allows() -> None:
     assert "Deleting" not in phases
     [phase] = [d for d in install.STATUS_DESCRIPTORS if d[0] == "phase"]
     assert all(p in phase[2] for p in phases)
+
+
+def test_the_capability_level_claims_what_the_bundle_ships() -> None:
+    """Deep Insights (level 4) needs Full Lifecycle's backup and restore kinds and the
+    metrics and alerts of level 4 in the bundle itself."""
+    doc = csv()
+    assert doc["metadata"]["annotations"]["capabilities"] == "Deep Insights"
+    kinds = {o["kind"] for o in doc["spec"]["customresourcedefinitions"]["owned"]}
+    assert {"LiteMaaSBackup", "LiteMaaSRestore"} <= kinds
+    shipped = {yaml.safe_load(p.read_text())["kind"] for p in (BUNDLE / "manifests").iterdir()}
+    assert {"PrometheusRule", "ServiceMonitor"} <= shipped

@@ -163,6 +163,9 @@ DAY2_STATUS_DESCRIPTORS = [
 ]
 
 
+CAPABILITY = "Deep Insights"
+
+
 def _descriptors(rows: list[tuple[str, str, str, list[str]]]) -> list[dict[str, Any]]:
     return [
         {"path": p, "displayName": d, "description": desc, "x-descriptors": x}
@@ -222,7 +225,10 @@ def csv(root: Path) -> dict[str, Any]:
             "namespace": "placeholder",
             "annotations": {
                 "alm-examples": json.dumps(samples(root), indent=2),
-                "capabilities": "Seamless Upgrades",
+                # OperatorHub's level 4: installs (1), guarded upgrades (2), backups, restore,
+                # volume growth and credential recovery (3), and metrics, alerts, dashboards
+                # and Events (4). Not Auto Pilot (5): it does not scale or tune by itself.
+                "capabilities": CAPABILITY,
                 "categories": "AI/Machine Learning",
                 "containerImage": IMAGE,
                 "description": "Deploys and runs LiteMaaS, an LLM models-as-a-service portal, "
