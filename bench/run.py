@@ -175,7 +175,20 @@ def setup_cluster(name: str, work: Path, namespaces: list[str]) -> tuple[Any, cl
     log(f"cluster {name} up in {time.monotonic() - t:.1f}s")
     bench_cluster.add_nodes(cp, len(namespaces) * 5 // 100 + 1)
     cp.kubectl("apply", "--server-side", "-f", str(CRD_FILE))
-    cp.kubectl("wait", "--for=condition=Established", "--timeout=60s", "crd/litemaases.litemaas.io")
+    # `kubectl wait` fails at once when the CRD has no conditions yet; poll instead.
+    wait(
+        lambda: (
+            "True"
+            in cp.kubectl(
+                "get",
+                "crd/litemaases.litemaas.io",
+                "-o",
+                "jsonpath={.status.conditions[?(@.type=='Established')].status}",
+            ).stdout
+        ),
+        60,
+        "the LiteMaaS CRD established",
+    )
     docs = [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": n}} for n in namespaces]
     cp.kubectl("apply", "-f", "-", input=yaml.safe_dump_all(docs))
     api = config.new_client_from_config(config_file=str(cp.kubeconfig))
