@@ -82,7 +82,7 @@ def baseline_manifests(namespace: str) -> list[dict[str, Any]]:
     ``render`` prints placeholders; here every generated credential gets a random value of
     the shape the operator generates, so the objects (and their sizes) are the operator's.
     """
-    values = {c.key: c.generate() for c in credentials.ALL}
+    values = {c.key: c.generate() for c in credentials.EVERY}
     original = credentials.placeholders
     credentials.placeholders = lambda spec: dict(values)  # type: ignore[assignment]
     try:
