@@ -106,12 +106,29 @@ def test_every_watch_is_granted_list_and_watch() -> None:
         ("litemaas.io", "litemaasbackups"),
         ("litemaas.io", "litemaasrestores"),
     }, kopf_watched
-    own = {(KINDS[k].api_version.rpartition("/")[0], KINDS[k].plural) for k in WATCHED_KINDS}
+    own = {
+        (KINDS[k].api_version.rpartition("/")[0], KINDS[k].plural)
+        for k in WATCHED_KINDS
+        if KINDS[k].namespaced
+    }
     # 13 child kinds, ServiceMonitor and PodMonitor among them
     assert len(own) == 13, own
     for group, plural in kopf_watched | own:
         for verb in ("list", "watch"):
             assert (group, plural, verb) in granted, (group, plural, verb)
+    # The cluster-scoped objects reconciles read from the cache: OAuthClients, the Groups and
+    # the ingress config (the last two by name).
+    cluster = {(KINDS[k].api_version.rpartition("/")[0], KINDS[k].plural)
+               for k in WATCHED_KINDS if not KINDS[k].namespaced}  # fmt: skip
+    assert cluster == {
+        ("oauth.openshift.io", "oauthclients"),
+        ("user.openshift.io", "groups"),
+        ("config.openshift.io", "ingresses"),
+    }, cluster
+    cluster_granted = _granted(install.cluster_rules())
+    for group, plural in cluster:
+        for verb in ("list", "watch"):
+            assert (group, plural, verb) in cluster_granted, (group, plural, verb)
 
 
 def test_no_wildcards_and_no_dangerous_verbs() -> None:

@@ -187,7 +187,7 @@ async def ensure_credentials(
             if not err.conflict:
                 raise
             # Someone (a previous run) created it between our read and create: use theirs.
-            existing = await kube.get("Secret", names.credentials, instance.namespace)
+            existing = await kube.get("Secret", names.credentials, instance.namespace, live=True)
             stored = decode((existing or {}).get("data"))
     elif fresh:
         patch = {

@@ -21,8 +21,9 @@ ATTEMPTS = 5
 
 async def sync_group(kube: Kube, group: str, key: str, mine: list[str] | None) -> bool:
     """Set (or with None, withdraw) one instance's members of ``group``; True if it wrote."""
-    for _ in range(ATTEMPTS):
-        live = await kube.get("Group", group)
+    for attempt in range(ATTEMPTS):
+        # The cached Group first; after a conflict, the API server's (the cache may lag).
+        live = await kube.get("Group", group, live=attempt > 0)
         try:
             if live is None:
                 if mine is None:

@@ -10,13 +10,16 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 import aiohttp
 from kubernetes.aio import client, config
 
 from ..api import GROUP, PLURAL, VERSION
+
+if TYPE_CHECKING:
+    from .cache import Caches
 
 FIELD_MANAGER = "litemaas-operator"
 
@@ -112,12 +115,21 @@ async def connect(kubeconfig: str | None, user_agent: str | None = None) -> clie
 class Kube:
     """The operator's API calls: get, list, server-side apply, create, patch, delete.
 
+    With ``cache`` set (``cache.Caches``, fed by the watches), ``get`` and ``list`` answer from
+    it where it can and every write's answer goes into it, as controller-runtime's client does
+    with its informers; ``live=True`` reads from the API server regardless (after a conflict).
     ``may_write``, when given, is asked before every write: with leader election on, a process
     whose leadership lapsed raises NotLeaderError instead of sending anything.
     """
 
-    def __init__(self, api: client.ApiClient, may_write: Callable[[], bool] | None = None) -> None:
+    def __init__(
+        self,
+        api: client.ApiClient,
+        cache: Caches | None = None,
+        may_write: Callable[[], bool] | None = None,
+    ) -> None:
         self.api = api
+        self.cache = cache
         self.may_write = may_write
 
     async def request(
@@ -155,43 +167,69 @@ class Kube:
             )
         return data
 
-    async def get(self, kind: str, name: str, namespace: str | None = None) -> dict | None:
+    async def get(
+        self, kind: str, name: str, namespace: str | None = None, *, live: bool = False
+    ) -> dict | None:
         """An object, or None when it does not exist."""
+        if self.cache is not None and not live:
+            cached = self.cache.get(kind, name, namespace)
+            if cached is None or isinstance(cached, dict):
+                return cached
         try:
-            return await self.request("GET", KINDS[kind].path(namespace, name))
+            obj = await self.request("GET", KINDS[kind].path(namespace, name))
         except ApiError as err:
             if err.not_found:
                 return None
             raise
+        if self.cache is not None:
+            self.cache.fetched({**obj, "kind": kind})
+        return obj
 
     async def list(
-        self, kind: str, namespace: str | None = None, selector: str | None = None
+        self,
+        kind: str,
+        namespace: str | None = None,
+        selector: str | None = None,
+        *,
+        live: bool = False,
     ) -> list[dict[str, Any]]:
         """Objects of a kind, optionally filtered by a label selector."""
+        if self.cache is not None and not live:
+            cached = self.cache.list(kind, namespace, selector)
+            if isinstance(cached, list):
+                return cached
         query = {"labelSelector": selector} if selector else None
         data = await self.request("GET", KINDS[kind].path(namespace), query=query)
         return list(data.get("items") or [])
+
+    def _written(self, kind: str, obj: dict[str, Any]) -> dict[str, Any]:
+        if self.cache is not None and obj.get("metadata"):
+            self.cache.written({**obj, "kind": kind})
+        return obj
 
     async def apply(self, obj: dict[str, Any], *, force: bool = True) -> dict[str, Any]:
         """Server-side apply ``obj`` as the ``litemaas-operator`` field manager."""
         meta = obj["metadata"]
         path = KINDS[obj["kind"]].path(meta.get("namespace"), meta["name"])
         query = {"fieldManager": FIELD_MANAGER, "force": "true" if force else "false"}
-        return await self.request(
+        answer = await self.request(
             "PATCH", path, body=obj, query=query, content_type="application/apply-patch+yaml"
         )
+        return self._written(obj["kind"], answer)
 
     async def create(self, obj: dict[str, Any]) -> dict[str, Any]:
         """Create ``obj``; raises ApiError (conflict) when it already exists."""
         meta = obj["metadata"]
         path = KINDS[obj["kind"]].path(meta.get("namespace"))
-        return await self.request("POST", path, body=obj, query={"fieldManager": FIELD_MANAGER})
+        answer = await self.request("POST", path, body=obj, query={"fieldManager": FIELD_MANAGER})
+        return self._written(obj["kind"], answer)
 
     async def replace(self, obj: dict[str, Any]) -> dict[str, Any]:
         """Replace ``obj`` (PUT), guarded by its resourceVersion."""
         meta = obj["metadata"]
         path = KINDS[obj["kind"]].path(meta.get("namespace"), meta["name"])
-        return await self.request("PUT", path, body=obj, query={"fieldManager": FIELD_MANAGER})
+        answer = await self.request("PUT", path, body=obj, query={"fieldManager": FIELD_MANAGER})
+        return self._written(obj["kind"], answer)
 
     async def patch(
         self,
@@ -207,13 +245,14 @@ class Kube:
         path = KINDS[kind].path(namespace, name)
         if subresource:
             path += f"/{subresource}"
-        return await self.request(
+        answer = await self.request(
             "PATCH",
             path,
             body=patch,
             query={"fieldManager": FIELD_MANAGER},
             content_type=content_type,
         )
+        return self._written(kind, answer)
 
     async def delete(self, kind: str, name: str, namespace: str | None = None) -> bool:
         """Delete an object in the background; False when it was already gone."""
@@ -223,11 +262,14 @@ class Kube:
                 KINDS[kind].path(namespace, name),
                 body={"propagationPolicy": "Background"},
             )
-            return True
+            gone = True
         except ApiError as err:
-            if err.not_found:
-                return False
-            raise
+            if not err.not_found:
+                raise
+            gone = False
+        if self.cache is not None:
+            self.cache.deleted(kind, name, namespace)
+        return gone
 
     async def watch(
         self, path: str, query: dict[str, Any], *, read_timeout: float

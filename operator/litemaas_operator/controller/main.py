@@ -17,6 +17,7 @@ from kopf._core.engines.peering import Identity  # not re-exported by kopf; a Ne
 from prometheus_client import start_http_server
 
 from . import handlers, metrics
+from .cache import Caches
 from .election import Election, Watchdog, lost
 from .kube import Kube, connect
 from .leader import Elector, Timings
@@ -55,8 +56,12 @@ async def startup(settings: kopf.OperatorSettings, **_: Any) -> None:
     if OPTIONS.election is not None:
         await lead(OPTIONS)
     metrics.LEADER.set(1)
+    # Reads come from the watches' stores once synced; writes go into them at once.
+    caches = Caches()
     handlers.RUNTIME.kube = Kube(
-        await connect(OPTIONS.kubeconfig, user_agent()), may_write=handlers.RUNTIME.may_write
+        await connect(OPTIONS.kubeconfig, user_agent()),
+        caches,
+        may_write=handlers.RUNTIME.may_write,
     )
     handlers.RUNTIME.reconciler = Reconciler(
         handlers.RUNTIME.kube, REGISTRY, OPTIONS.progress_deadline_seconds
@@ -65,7 +70,7 @@ async def startup(settings: kopf.OperatorSettings, **_: Any) -> None:
     handlers.RUNTIME.slots = asyncio.Semaphore(OPTIONS.max_concurrent_reconciles)
     # Children and referenced Secrets: our own watches, filtered by the API server.
     handlers.RUNTIME.watches = Watches(
-        await watch_client(OPTIONS.kubeconfig, user_agent()), REGISTRY, OPTIONS.namespaces
+        await watch_client(OPTIONS.kubeconfig, user_agent()), REGISTRY, OPTIONS.namespaces, caches
     )
     handlers.RUNTIME.watches.start()
     # `kill -USR1 <pid>` logs where every task is waiting: the first tool for a stuck loop.

@@ -1,4 +1,5 @@
-"""Watches that wake reconcile loops, filtered by the API server rather than by us.
+"""Watches that keep the operator's caches current and wake reconcile loops, filtered by the
+API server rather than by us.
 
 Kopf can only filter by labels after an event has arrived, so its watch on a child kind streams
 every object of that kind (every Secret of the cluster, when watching all namespaces) through
@@ -8,12 +9,16 @@ the operator. These watches send the selector in the request instead:
   the namespaces the operator watches (one cluster-scope watch when it watches all);
 - Secrets without a selector (users' Secrets carry no label of ours), but only in namespaces
   where some CR reads a Secret (``spec.secrets.*``, the external database's Secret), started
-  when the first reader appears there and stopped when the last one goes.
+  when the first reader appears there and stopped when the last one goes;
+- the cluster-scoped objects a reconcile reads: OAuthClients (few per cluster), and by name
+  (``fieldSelector=metadata.name=...``) the three role Groups and the ingress config.
 
 Each is a list-then-watch loop in the manner of client-go's reflector: list, watch from the
 list's resourceVersion with bookmarks, watch again from the last resourceVersion seen when the
-server ends the stream, list again on 410 Gone, and back off (bounded) on errors. Events only
-*poke* reconcile loops, as Kopf's handlers did: all work happens in the loop.
+server ends the stream, list again on 410 Gone, and back off (bounded) on errors. What they see
+goes into a ``cache.Store`` (reads of reconciles come from there), and a change the store did
+not already hold (not the echo of the operator's own write) *pokes* reconcile loops: all work
+happens in the loop.
 """
 
 from __future__ import annotations
@@ -26,8 +31,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..render.names import MANAGED_BY
+from ..render.groups import ROLE_GROUPS
+from ..render.names import MANAGED_BY, OWNER_NAME_LABEL, OWNER_NAMESPACE_LABEL
 from .apply import NAMESPACED_KINDS
+from .cache import Caches, Scope, Store, key_of, version_of
 from .gather import served_groups
 from .kube import KINDS, ApiError, Kube, connect
 from .registry import Registry
@@ -41,8 +48,16 @@ INSTANCE_LABEL = "app.kubernetes.io/instance"
 CHILD_KINDS: tuple[str, ...] = tuple(dict.fromkeys((*NAMESPACED_KINDS, "Job")))
 # Watched without a selector, in namespaces of CRs that read one.
 REFERENCED_KIND = "Secret"
+# Cluster-scoped objects a reconcile reads, watched by name where a name is given.
+CLUSTER_WATCHES: tuple[tuple[str, str | None], ...] = (
+    ("OAuthClient", None),
+    *(("Group", name) for name in ROLE_GROUPS.values()),
+    ("IngressConfig", "cluster"),
+)
 # What these watches need ``list`` and ``watch`` on (the RBAC test reads it).
-WATCHED_KINDS: frozenset[str] = frozenset({*CHILD_KINDS, REFERENCED_KIND})
+WATCHED_KINDS: frozenset[str] = frozenset(
+    {*CHILD_KINDS, REFERENCED_KIND, *(kind for kind, _ in CLUSTER_WATCHES)}
+)
 # Served by every cluster; other groups (Routes) are checked before they are watched.
 CORE_APIS = frozenset({"v1", "apps/v1", "networking.k8s.io/v1"})
 
@@ -68,8 +83,9 @@ def _meta(obj: dict[str, Any]) -> Meta:
     }
 
 
-def _key(meta: Meta) -> tuple[str, str]:
-    return (meta.get("namespace") or "", meta.get("name") or "")
+def selector_labels(selector: str | None) -> dict[str, str]:
+    """``a=b,c=d`` (the selectors these watches send) as a dict."""
+    return dict(part.split("=", 1) for part in selector.split(",")) if selector else {}
 
 
 @dataclass
@@ -92,9 +108,10 @@ class Backoff:
 
 @dataclass
 class ListWatch:
-    """List, then watch, one kind in one namespace (or all), calling ``handler`` per change.
+    """List, then watch, one kind in one namespace (or all, or one object by ``name``),
+    calling ``handler`` per change.
 
-    ``known`` holds what the last list and the events since showed, so a relist (after 410
+    ``store`` holds what the last list and the events since showed, so a relist (after 410
     Gone) reports what changed or vanished while nobody watched, as an informer would.
     """
 
@@ -104,18 +121,37 @@ class ListWatch:
     selector: str | None
     handler: Handler
     served: Callable[[], Awaitable[set[str]]]
+    store: Store | None = None  # None: a store of its own
+    name: str | None = None  # watch one object: fieldSelector=metadata.name=<name>
     resource_version: str | None = None  # None: list before watching
-    known: dict[tuple[str, str], Meta] = field(default_factory=dict)
     lists: int = 0
     watches: int = 0
     backoff: Backoff = field(default_factory=Backoff)
 
+    def __post_init__(self) -> None:
+        if self.store is None:
+            labels = selector_labels(self.selector)
+            self.store = Store(self.kind, KINDS[self.kind].api_version, labels)
+
+    @property
+    def objects(self) -> Store:
+        """Where what this watch sees is kept."""
+        assert self.store is not None  # set by __post_init__
+        return self.store
+
     @property
     def what(self) -> str:
         """E.g. ``deployments in all namespaces (app.kubernetes.io/managed-by=...)``."""
+        if self.name:
+            return f"{KINDS[self.kind].plural} named {self.name}"
         where = f"in {self.namespace}" if self.namespace else "in all namespaces"
         selected = f" ({self.selector})" if self.selector else ""
         return f"{KINDS[self.kind].plural} {where}{selected}"
+
+    @property
+    def scope(self) -> Scope:
+        """What a complete list of this watch covers."""
+        return (self.namespace, self.name)
 
     async def run(self) -> None:
         """Keep the watch going until cancelled; errors are logged and retried, never raised."""
@@ -140,7 +176,7 @@ class ListWatch:
                     self.resource_version = None
                 elif err.status == 404:  # the API went away (a CRD deleted)
                     self.resource_version = None
-                    self.known.clear()
+                    self.objects.forget(self.scope)
                     await asyncio.sleep(UNSERVED_RECHECK_SECONDS)
                 else:
                     await self._failed(err)
@@ -163,32 +199,38 @@ class ListWatch:
         return api_version in CORE_APIS or api_version in await self.served()
 
     def _query(self) -> dict[str, Any]:
-        return {"labelSelector": self.selector} if self.selector else {}
+        query: dict[str, Any] = {"labelSelector": self.selector} if self.selector else {}
+        if self.name:
+            query["fieldSelector"] = f"metadata.name={self.name}"
+        return query
 
     async def _list(self) -> str:
-        """List (in pages), report changes since what was known; the list's resourceVersion."""
+        """List (in pages) into the store, report what changed; the list's resourceVersion."""
         path = KINDS[self.kind].path(self.namespace)
         query: dict[str, Any] = {**self._query(), "limit": PAGE_SIZE}
-        seen: dict[tuple[str, str], Meta] = {}
+        items: list[dict[str, Any]] = []
         version = ""
         while True:
             page = await self.kube.request("GET", path, query=query)
             meta = page.get("metadata") or {}
             version = version or str(meta.get("resourceVersion") or "")
-            for item in page.get("items") or []:
-                obj = _meta(item)
-                seen[_key(obj)] = obj
+            items += page.get("items") or []
             if not meta.get("continue"):
                 break
             query = {**query, "continue": meta["continue"]}
         self.lists += 1
         self.backoff.reset()
-        previous, self.known = self.known, seen
-        for key, obj in seen.items():
-            if previous.get(key, {}).get("resourceVersion") != obj["resourceVersion"]:
-                self.handler(obj)
-        for key in previous.keys() - seen.keys():
-            self.handler(previous[key])
+        before = {key_of(o): _meta(o) for o in items}
+        gone = {k: self.objects.items[k].labels for k in self.objects.items}
+        listed = version_of({"metadata": {"resourceVersion": version}})
+        for key in self.objects.listed(self.scope, items, listed):
+            meta = before.get(key) or {
+                "namespace": key[0] or None,
+                "name": key[1],
+                "resourceVersion": None,
+                "labels": gone.get(key, {}),
+            }
+            self.handler(meta)
         return version
 
     async def _watch(self, version: str) -> str:
@@ -205,34 +247,47 @@ class ListWatch:
         async with contextlib.aclosing(events):
             async for event in events:
                 self.backoff.reset()
-                obj = _meta(event.get("object") or {})
+                raw = event.get("object") or {}
+                obj = _meta(raw)
                 version = obj["resourceVersion"] or version
                 if event.get("type") == "BOOKMARK":
                     continue
                 if event.get("type") == "DELETED":
-                    self.known.pop(_key(obj), None)
+                    changed = self.objects.delete(key_of(raw), version_of(raw))
                 else:
-                    self.known[_key(obj)] = obj
-                self.handler(obj)
+                    changed = self.objects.put(raw)
+                # Unchanged: the echo of a write of ours the store already holds.
+                if changed:
+                    self.handler(obj)
         return version
 
 
 class Watches:
     """The operator's watches besides Kopf's own on the CR, started and stopped together."""
 
-    def __init__(self, kube: Kube, registry: Registry, namespaces: tuple[str, ...]) -> None:
+    def __init__(
+        self,
+        kube: Kube,
+        registry: Registry,
+        namespaces: tuple[str, ...],
+        caches: Caches | None = None,
+    ) -> None:
         self.kube = kube
         self.registry = registry
+        self.caches = caches or Caches()
         # None: all namespaces, one cluster-scope watch per kind.
         self.namespaces: tuple[str | None, ...] = namespaces or (None,)
         self.tasks: dict[tuple[str, str, str | None], asyncio.Task[None]] = {}
         self.ending: set[asyncio.Task[None]] = set()
 
     def start(self) -> None:
-        """Watch every child kind, and Secrets where CRs read them (now and from now on)."""
+        """Watch every child kind, Secrets where CRs read them (now and from now on), and the
+        cluster-scoped objects reconciles read."""
         for kind in CHILD_KINDS:
             for namespace in self.namespaces:
                 self._spawn(("child", kind, namespace), MANAGED_SELECTOR, self.poke_owner)
+        for kind, name in CLUSTER_WATCHES:
+            self._spawn(("cluster", kind, name), None, self.cluster_changed)
         self.registry.on_reader_namespaces = self.follow_readers
         self.follow_readers(self.registry.reader_namespaces())
 
@@ -244,6 +299,7 @@ class Watches:
         for namespace in current - namespaces:
             task = self.tasks.pop(("referenced", REFERENCED_KIND, namespace))
             task.cancel()
+            self._referenced_store().forget((namespace, None))
             # Awaited by stop() if it has not ended by then.
             self.ending.add(task)
             task.add_done_callback(self.ending.discard)
@@ -268,16 +324,37 @@ class Watches:
         if meta.get("namespace") and meta.get("name"):
             self.registry.secret_changed((meta["namespace"], meta["name"]))
 
+    def cluster_changed(self, meta: Meta) -> None:
+        """An OAuthClient changed: wake the CR its owner labels name. (Groups and the ingress
+        config are read afresh by the next reconcile of each CR, at the latest on resync.)"""
+        labels = meta["labels"]
+        namespace, name = labels.get(OWNER_NAMESPACE_LABEL), labels.get(OWNER_NAME_LABEL)
+        if namespace and name:
+            self.registry.poke((namespace, name))
+
+    def _referenced_store(self) -> Store:
+        # Contents kept only of the Secrets some CR reads (others: versions only).
+        return self.caches.store(REFERENCED_KIND, "v1", wanted=set())
+
+    def _store(self, role: str, kind: str, selector: str | None) -> Store:
+        if role == "referenced":
+            return self._referenced_store()
+        return self.caches.store(kind, KINDS[kind].api_version, selector_labels(selector))
+
     def _spawn(
         self, key: tuple[str, str, str | None], selector: str | None, handler: Handler
     ) -> None:
+        role, kind, where = key
+        cluster = role == "cluster"
         watch = ListWatch(
             self.kube,
-            key[1],
-            key[2],
+            kind,
+            None if cluster else where,
             selector,
             handler,
             lambda: served_groups(self.kube, self.registry),
+            self._store(role, kind, selector),
+            name=where if cluster else None,
         )
         self.tasks[key] = asyncio.create_task(watch.run(), name=f"watch {watch.what}")
 

@@ -72,13 +72,29 @@ def cluster_rules() -> list[dict[str, Any]]:
         rule("apiextensions.k8s.io", ["customresourcedefinitions"], ["list", "watch"]),
         # One OAuthClient per instance (auth.mode oauthclient), labelled with its owner. The
         # admission policy lets the operator patch and delete only clients carrying its label.
-        rule("oauth.openshift.io", ["oauthclients"], ["get", "list", "create", "patch", "delete"]),
+        # Watched (all of them: a handful per cluster) so reconciles read them from a cache.
+        rule(
+            "oauth.openshift.io",
+            ["oauthclients"],
+            ["get", "list", "watch", "create", "patch", "delete"],
+        ),
         # The litemaas-admins/-readonly/-users Groups (spec.groups.manage), by name. `create`
         # cannot be limited by name in RBAC; the admission policy limits it to these names.
-        rule("user.openshift.io", ["groups"], ["get", "update", "delete"], resourceNames=GROUPS),
+        # Listed and watched by name (fieldSelector=metadata.name=...), for the cache.
+        rule(
+            "user.openshift.io",
+            ["groups"],
+            ["get", "list", "watch", "update", "delete"],
+            resourceNames=GROUPS,
+        ),
         rule("user.openshift.io", ["groups"], ["create"]),
         # The apps domain, from the one cluster Ingress config.
-        rule("config.openshift.io", ["ingresses"], ["get"], resourceNames=["cluster"]),
+        rule(
+            "config.openshift.io",
+            ["ingresses"],
+            ["get", "list", "watch"],
+            resourceNames=["cluster"],
+        ),
         # A volume grows only if its StorageClass allows expansion (read when a size is raised).
         rule("storage.k8s.io", ["storageclasses"], ["get"]),
     ]

@@ -1,0 +1,139 @@
+"""The watch-fed stores: what they answer, what they refuse to, and versions only moving forward."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litemaas_operator.controller.cache import UNKNOWN, Caches, Store
+
+MANAGED = {"app.kubernetes.io/managed-by": "litemaas-operator"}
+
+
+def obj(name: str, rv: int, ns: str = "ns", instance: str = "a", **data: str) -> dict[str, Any]:
+    return {
+        "metadata": {
+            "name": name,
+            "namespace": ns,
+            "resourceVersion": str(rv),
+            "labels": {**MANAGED, "app.kubernetes.io/instance": instance},
+            "managedFields": [{"manager": "litemaas-operator"}],
+        },
+        "data": dict(data),
+    }
+
+
+def children() -> Store:
+    return Store("ConfigMap", "v1", dict(MANAGED))
+
+
+def test_nothing_is_answered_before_the_first_list_of_a_scope() -> None:
+    store = children()
+    assert store.get("ns", "x") is UNKNOWN
+    assert store.select("ns", "app.kubernetes.io/instance=a") is UNKNOWN
+    store.listed(("ns", None), [obj("x", 5)], 5)
+    assert store.get("ns", "x")["data"] == {}  # type: ignore[index]
+    assert store.get("other", "x") is UNKNOWN  # another namespace was never listed
+
+
+def test_a_store_with_a_selector_cannot_prove_absence_one_without_can() -> None:
+    labelled = children()
+    labelled.listed(("ns", None), [], 1)
+    assert labelled.get("ns", "unlabelled-maybe") is UNKNOWN
+    everything = Store("Secret", "v1")
+    everything.listed(("ns", None), [], 1)
+    assert everything.get("ns", "missing") is None
+
+
+def test_versions_only_move_forward_and_an_echo_is_no_change() -> None:
+    store = children()
+    store.listed(("ns", None), [obj("x", 5, v="listed")], 5)
+    assert store.put(obj("x", 7, v="written"))  # our write's answer
+    assert not store.put(obj("x", 6, v="stale event"))  # an event from before the write
+    assert not store.put(obj("x", 7, v="written"))  # the write's own event: nothing new
+    assert store.get("ns", "x")["data"] == {"v": "written"}  # type: ignore[index]
+
+
+def test_a_deletion_is_not_undone_by_an_older_answer_but_is_by_a_newer_object() -> None:
+    store = children()
+    store.listed(("ns", None), [obj("x", 5)], 5)
+    assert store.delete(("ns", "x"), 8)
+    assert not store.put(obj("x", 7))  # a write's answer that arrived after the DELETED event
+    assert store.get("ns", "x") is UNKNOWN  # (selector store: absent reads as "ask")
+    assert store.put(obj("x", 9))  # re-created
+    assert store.get("ns", "x") is not UNKNOWN
+
+
+def test_a_relist_drops_what_vanished_keeps_what_is_newer_and_is_counted() -> None:
+    store = children()
+    store.listed(("ns", None), [obj("gone", 3), obj("kept", 4)], 4)
+    store.put(obj("written-during-list", 12))
+    changed = store.listed(("ns", None), [obj("kept", 4)], 10)
+    assert ("ns", "gone") in changed and ("ns", "kept") not in changed
+    assert ("ns", "gone") not in store.items
+    assert ("ns", "written-during-list") in store.items  # newer than the list
+    assert store.relists == 1
+
+
+def test_select_by_instance_returns_independent_copies_without_managed_fields() -> None:
+    store = children()
+    store.listed(("ns", None), [obj("a1", 1), obj("b1", 2, instance="b"), obj("a2", 3)], 3)
+    got = store.select(
+        "ns", "app.kubernetes.io/instance=a,app.kubernetes.io/managed-by=litemaas-operator"
+    )
+    assert isinstance(got, list)
+    assert sorted(o["metadata"]["name"] for o in got) == ["a1", "a2"]
+    assert all("managedFields" not in o["metadata"] and o["kind"] == "ConfigMap" for o in got)
+    got[0]["data"]["mutated"] = "yes"
+    assert store.get("ns", "a1")["data"] == {}  # type: ignore[index]
+    # A query wider than the watch's selector could match objects it never sent.
+    assert store.select("ns", "app.kubernetes.io/instance=a") is UNKNOWN
+
+
+def test_leaving_the_selector_removes_and_moving_instance_reindexes() -> None:
+    store = children()
+    store.listed(("ns", None), [obj("x", 1)], 1)
+    moved = obj("x", 2, instance="b")
+    assert store.put(moved)
+    assert (
+        store.select(
+            "ns", "app.kubernetes.io/managed-by=litemaas-operator,app.kubernetes.io/instance=a"
+        )
+        == []
+    )
+    unlabelled = obj("x", 3)
+    unlabelled["metadata"]["labels"] = {}
+    assert store.put(unlabelled) is True
+    assert ("ns", "x") not in store.items
+
+
+def test_only_wanted_contents_are_kept_others_are_read_once_from_the_api() -> None:
+    caches = Caches()
+    store = caches.store("Secret", "v1", wanted=set())
+    store.listed(("ns", None), [obj("read", 1, v="1"), obj("not-read", 2, v="2")], 2)
+    assert store.items[("ns", "not-read")].data is None
+    assert caches.get("Secret", "not-read", "ns") is UNKNOWN  # exists; contents: ask
+    caches.fetched({**obj("not-read", 2, v="2"), "kind": "Secret"})  # the API's answer
+    assert caches.get("Secret", "not-read", "ns")["data"] == {"v": "2"}  # type: ignore[index]
+    assert store.put(obj("not-read", 3, v="3"))  # and its changes are kept from now on
+    assert caches.get("Secret", "not-read", "ns")["data"] == {"v": "3"}  # type: ignore[index]
+
+
+def test_writes_reach_only_synced_scopes_and_a_forgotten_scope_stops_answering() -> None:
+    caches = Caches()
+    store = caches.store("ConfigMap", "v1", dict(MANAGED))
+    store.listed(("ns", None), [], 1)
+    caches.written({**obj("new", 4), "kind": "ConfigMap"})
+    caches.written({**obj("elsewhere", 4, ns="unwatched"), "kind": "ConfigMap"})
+    assert ("ns", "new") in store.items and ("unwatched", "elsewhere") not in store.items
+    caches.deleted("ConfigMap", "new", "ns")
+    assert not store.put(obj("new", 4))  # its late event does not bring it back
+    store.forget(("ns", None))
+    assert caches.get("ConfigMap", "new", "ns") is UNKNOWN and not store.items
+
+
+def test_cluster_objects_watched_by_name() -> None:
+    groups = Store("Group", "user.openshift.io/v1")
+    groups.listed((None, "litemaas-admins"), [], 1)
+    assert groups.get("", "litemaas-admins") is None  # certainly absent
+    assert groups.get("", "litemaas-users") is UNKNOWN  # not watched
+    assert groups.select("", None) is UNKNOWN  # no list of all Groups was made
