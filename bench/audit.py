@@ -36,6 +36,12 @@ class Request:
     namespace: str | None
     name: str | None
     code: int
+    query: str = ""  # the request URI's query string (selectors, limit, watch)
+
+    @property
+    def by_watch(self) -> bool:
+        """A list-then-watch loop's list (paged, ``limit=``), not a reconcile's read."""
+        return self.verb == "LIST" and "limit=" in self.query
 
     @property
     def ok(self) -> bool:
@@ -86,6 +92,7 @@ def read(path: Path, users: Iterable[str]) -> list[Request]:
                     namespace=ref.get("namespace"),
                     name=ref.get("name"),
                     code=int((ev.get("responseStatus") or {}).get("code") or 0),
+                    query=ev.get("requestURI", "").partition("?")[2],
                 )
             )
     out.sort(key=lambda r: r.received)

@@ -153,7 +153,8 @@ def test_secrets_are_watched_in_a_namespace_while_a_cr_there_reads_one(
         woken = registry.trigger(cr)
         try:
             watches.start()
-            assert {key[0] for key in watches.tasks} == {"child", "cluster"}  # no Secrets yet
+            # Nobody reads Secrets yet.
+            assert {key[0] for key in watches.tasks} == {"child", "day2", "cluster"}
             registry.reads(cr, {(namespace, "my-jwt")})
             assert ("referenced", "Secret", namespace) in watches.tasks
 

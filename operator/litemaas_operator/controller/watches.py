@@ -48,6 +48,9 @@ INSTANCE_LABEL = "app.kubernetes.io/instance"
 CHILD_KINDS: tuple[str, ...] = tuple(dict.fromkeys((*NAMESPACED_KINDS, "Job")))
 # Watched without a selector, in namespaces of CRs that read one.
 REFERENCED_KIND = "Secret"
+# The backup and restore CRs (users' objects: no selector) in the watched namespaces. Kopf's
+# watches on them wake instances (backup_watch); these only keep the store reconciles read.
+DAY2_KINDS: tuple[str, ...] = ("LiteMaaSBackup", "LiteMaaSRestore")
 # Cluster-scoped objects a reconcile reads, watched by name where a name is given.
 CLUSTER_WATCHES: tuple[tuple[str, str | None], ...] = (
     ("OAuthClient", None),
@@ -56,7 +59,7 @@ CLUSTER_WATCHES: tuple[tuple[str, str | None], ...] = (
 )
 # What these watches need ``list`` and ``watch`` on (the RBAC test reads it).
 WATCHED_KINDS: frozenset[str] = frozenset(
-    {*CHILD_KINDS, REFERENCED_KIND, *(kind for kind, _ in CLUSTER_WATCHES)}
+    {*CHILD_KINDS, REFERENCED_KIND, *DAY2_KINDS, *(kind for kind, _ in CLUSTER_WATCHES)}
 )
 # Served by every cluster; other groups (Routes) are checked before they are watched.
 CORE_APIS = frozenset({"v1", "apps/v1", "networking.k8s.io/v1"})
@@ -286,6 +289,9 @@ class Watches:
         for kind in CHILD_KINDS:
             for namespace in self.namespaces:
                 self._spawn(("child", kind, namespace), MANAGED_SELECTOR, self.poke_owner)
+        for kind in DAY2_KINDS:
+            for namespace in self.namespaces:
+                self._spawn(("day2", kind, namespace), None, lambda _: None)
         for kind, name in CLUSTER_WATCHES:
             self._spawn(("cluster", kind, name), None, self.cluster_changed)
         self.registry.on_reader_namespaces = self.follow_readers
