@@ -138,3 +138,35 @@ def reconciles(requests: list[Request]) -> list[list[Request]]:
             segments.append(carried)
         segments[-1].append(req)
     return segments
+
+
+class WriteFollower:
+    """Follows a growing audit log: when one user last wrote (reads only the new lines)."""
+
+    def __init__(self, path: Path, user: str) -> None:
+        self.path = path
+        self.user = user
+        self.offset = 0
+        self.last = 0.0
+
+    def last_write(self) -> float:
+        """Epoch seconds of the user's latest completed write so far (0 if none)."""
+        if not self.path.exists():
+            return self.last
+        with self.path.open("rb") as fh:
+            fh.seek(self.offset)
+            for raw in fh:
+                if not raw.endswith(b"\n"):
+                    break  # a line being written right now: read it next time
+                self.offset += len(raw)
+                try:
+                    ev = json.loads(raw)
+                except ValueError:
+                    continue
+                if (
+                    ev.get("user", {}).get("username") == self.user
+                    and ev.get("stage") == "ResponseComplete"
+                    and VERBS.get(ev.get("verb", "")) in WRITES
+                ):
+                    self.last = max(self.last, _epoch(ev["stageTimestamp"]))
+        return self.last

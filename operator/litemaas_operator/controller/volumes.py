@@ -121,8 +121,12 @@ async def delete_orphaning(kube: Kube, name: str, namespace: str, uid: str) -> N
     try:
         await kube.request("DELETE", KINDS["StatefulSet"].path(namespace, name), body=body)
     except ApiError as err:
-        if not (err.not_found or err.conflict):  # gone, or already a new one: next reconcile
+        if err.conflict:  # already a new one: judged by the next reconcile
+            return
+        if not err.not_found:
             raise
+    if kube.cache is not None:  # until its watch says otherwise, read it as gone
+        kube.cache.deleted("StatefulSet", name, namespace)
 
 
 def resizing_condition(

@@ -48,8 +48,8 @@ INSTANCE_LABEL = "app.kubernetes.io/instance"
 CHILD_KINDS: tuple[str, ...] = tuple(dict.fromkeys((*NAMESPACED_KINDS, "Job")))
 # Watched without a selector, in namespaces of CRs that read one.
 REFERENCED_KIND = "Secret"
-# The backup and restore CRs (users' objects: no selector) in the watched namespaces. Kopf's
-# watches on them wake instances (backup_watch); these only keep the store reconciles read.
+# The backup and restore CRs (users' objects: no selector) in the watched namespaces, for the
+# store reconciles read; Kopf's watches on them (backup_watch) release orphans' finalizers.
 DAY2_KINDS: tuple[str, ...] = ("LiteMaaSBackup", "LiteMaaSRestore")
 # Cluster-scoped objects a reconcile reads, watched by name where a name is given.
 CLUSTER_WATCHES: tuple[tuple[str, str | None], ...] = (
@@ -78,11 +78,13 @@ Handler = Callable[[Meta], None]
 def _meta(obj: dict[str, Any]) -> Meta:
     """What is kept of an object: enough to route its events, little enough to hold many."""
     meta = obj.get("metadata") or {}
+    instance = (obj.get("spec") or {}).get("instance")  # a backup's or restore's instance
     return {
         "namespace": meta.get("namespace"),
         "name": meta.get("name"),
         "resourceVersion": meta.get("resourceVersion"),
         "labels": dict(meta.get("labels") or {}),
+        "instance": instance if isinstance(instance, str) else None,
     }
 
 
@@ -291,7 +293,7 @@ class Watches:
                 self._spawn(("child", kind, namespace), MANAGED_SELECTOR, self.poke_owner)
         for kind in DAY2_KINDS:
             for namespace in self.namespaces:
-                self._spawn(("day2", kind, namespace), None, lambda _: None)
+                self._spawn(("day2", kind, namespace), None, self.poke_named)
         for kind, name in CLUSTER_WATCHES:
             self._spawn(("cluster", kind, name), None, self.cluster_changed)
         self.registry.on_reader_namespaces = self.follow_readers
@@ -324,6 +326,12 @@ class Watches:
         instance = meta["labels"].get(INSTANCE_LABEL)
         if meta.get("namespace") and instance:
             self.registry.poke((meta["namespace"], instance))
+
+    def poke_named(self, meta: Meta) -> None:
+        """A backup or restore changed: wake the instance it names. (Kopf's watch wakes it
+        too, but may do so before this store holds the change.)"""
+        if meta.get("namespace") and meta.get("instance"):
+            self.registry.poke((meta["namespace"], meta["instance"]))
 
     def secret_changed(self, meta: Meta) -> None:
         """A Secret changed (or appeared, or went) where CRs read Secrets: wake its readers."""
