@@ -14,6 +14,8 @@ from typing import Any, TypeVar
 import pytest
 
 from harness.waiting import wait_until
+from litemaas_operator.controller.cache import Caches
+from litemaas_operator.controller.kube import Kube
 from litemaas_operator.controller.registry import Registry
 from litemaas_operator.controller.watches import (
     MANAGED_SELECTOR,
@@ -102,6 +104,10 @@ def test_a_child_watch_sees_only_labelled_objects_relists_and_survives_an_apiser
         wait_until(lambda: "before" in seen, 10, what="the listed ConfigMap reported")
         if cluster.owned:
             assert watch.lists == 1 and watch.watches >= 1
+        # What was listed is in the watch's store, stripped of managedFields.
+        listed = watch.objects.get(namespace, "before")
+        assert isinstance(listed, dict) and listed["data"] == {"k": "v"}
+        assert "managedFields" not in listed["metadata"]
 
         loop.run(_create(kube, namespace, "unlabelled", {}))
         loop.run(_create(kube, namespace, "labelled", MANAGED))
@@ -109,11 +115,14 @@ def test_a_child_watch_sees_only_labelled_objects_relists_and_survives_an_apiser
         loop.run(kube.delete("ConfigMap", "labelled", namespace))
         wait_until(lambda: seen.count("labelled") >= 2, 10, what="its deletion reported")
         assert "unlabelled" not in seen  # the server never sent it
+        wait_until(lambda: (namespace, "labelled") not in watch.objects.items, 10)
+        assert (namespace, "unlabelled") not in watch.objects.items
 
         if cluster.owned:
             cluster.restart_apiserver(downtime=2.0)
             loop.run(_create(kube, namespace, "after-restart", MANAGED))
             wait_until(lambda: "after-restart" in seen, 40, what="an event after the restart")
+            assert (namespace, "after-restart") in watch.objects.items
         assert loop.run(_stop(task))
     finally:
         loop.run(kube.close())
@@ -191,3 +200,79 @@ async def _create(kube: Any, namespace: str, name: str, labels: dict[str, str]) 
     obj = _configmap(name, labels)
     obj["metadata"]["namespace"] = namespace
     await kube.create(obj)
+
+
+class CountingKube(Kube):
+    """A reconciler's client that counts what it sends to the API server, by method."""
+
+    sent: list[str]
+
+    async def request(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        self.sent.append(method)
+        return await super().request(method, path, **kwargs)
+
+
+def test_reads_come_from_the_store_writes_show_at_once_and_others_changes_arrive(
+    cluster: Any, namespace: str
+):
+    async def scenario() -> None:
+        caches = Caches()
+        watch_kube = await watch_client(str(cluster.kubeconfig))
+        other = await watch_client(str(cluster.kubeconfig))  # someone behind our back
+        reader = CountingKube((await watch_client(str(cluster.kubeconfig))).api, caches)
+        reader.sent = []
+        watches = Watches(watch_kube, Registry(), (namespace,), caches)
+        store = caches.store("ConfigMap", "v1", MANAGED)
+        selector = f"app.kubernetes.io/instance=a,{MANAGED_SELECTOR}"
+        try:
+            await _create(
+                other, namespace, "listed", {**MANAGED, "app.kubernetes.io/instance": "a"}
+            )
+            watches.start()
+            await _until(lambda: store.covers(namespace), 10, "the ConfigMap store synced")
+            await _until(lambda: (namespace, "listed") in store.items, 10, "listed")
+
+            # Reads: no request.
+            assert [
+                o["metadata"]["name"] for o in await reader.list("ConfigMap", namespace, selector)
+            ] == ["listed"]
+            assert (await reader.get("ConfigMap", "listed", namespace))["data"] == {"k": "v"}
+            assert reader.sent == []
+
+            # Our write: the very next read shows it, before any watch event could.
+            written = _configmap("written", {**MANAGED, "app.kubernetes.io/instance": "a"})
+            written["metadata"]["namespace"] = namespace
+            written["data"] = {"k": "mine"}
+            answer = await reader.apply(written)
+            got = await reader.get("ConfigMap", "written", namespace)
+            assert got["metadata"]["resourceVersion"] == answer["metadata"]["resourceVersion"]
+            assert got["data"] == {"k": "mine"}
+
+            # Someone else's change and deletion reach the store through the watch.
+            await other.patch("ConfigMap", "listed", namespace, {"data": {"k": "theirs"}})
+            await _until(
+                lambda: _data(store.get(namespace, "listed")) == {"k": "theirs"},
+                10,
+                "the outside change in the store",
+            )
+            await other.delete("ConfigMap", "written", namespace)
+            await _until(lambda: (namespace, "written") not in store.items, 10, "deletion seen")
+            names = [
+                o["metadata"]["name"] for o in await reader.list("ConfigMap", namespace, selector)
+            ]
+            assert names == ["listed"]
+            assert reader.sent == ["PATCH"]  # the apply; every read came from the store
+
+            # A read the store cannot answer (no selector of its own) goes to the API server.
+            assert await reader.get("ConfigMap", "not-ours", namespace) is None
+            assert reader.sent == ["PATCH", "GET"]
+        finally:
+            await watches.stop()
+            for kube in (watch_kube, other, reader):
+                await kube.close()
+
+    asyncio.run(scenario())
+
+
+def _data(obj: object) -> object:
+    return obj.get("data") if isinstance(obj, dict) else None
