@@ -137,3 +137,55 @@ def test_cluster_objects_watched_by_name() -> None:
     assert groups.get("", "litemaas-admins") is None  # certainly absent
     assert groups.get("", "litemaas-users") is UNKNOWN  # not watched
     assert groups.select("", None) is UNKNOWN  # no list of all Groups was made
+
+
+def test_an_event_that_races_ahead_of_our_write_is_held_and_dropped_as_its_echo() -> None:
+    caches = Caches()
+    told: list[str] = []
+    key = ("ns", "x")
+    caches.writing("ConfigMap", key)
+    caches.notify("ConfigMap", key, 7, lambda: told.append("echo of our write"))
+    caches.notify("ConfigMap", key, 8, lambda: told.append("someone else's change"))
+    assert told == []  # held while the write is in flight
+    caches.wrote("ConfigMap", key, obj("x", 7))
+    assert told == ["someone else's change"]
+    caches.notify("ConfigMap", key, 9, lambda: told.append("later"))  # nothing in flight
+    assert told[-1] == "later"
+
+
+def test_a_failed_write_releases_what_was_held() -> None:
+    caches = Caches()
+    told: list[int] = []
+    caches.writing("Secret", ("ns", "x"))
+    caches.notify("Secret", ("ns", "x"), 3, lambda: told.append(3))
+    caches.wrote("Secret", ("ns", "x"), None)
+    assert told == [3]
+
+
+def test_only_changes_a_reconcile_reads_change_the_fingerprint() -> None:
+    from litemaas_operator.controller.relevance import fingerprint
+
+    deployment = {
+        "metadata": {"name": "d", "generation": 1, "resourceVersion": "5"},
+        "spec": {"replicas": 1},
+        "status": {"readyReplicas": 0, "conditions": [{"type": "Available", "reason": "A"}]},
+    }
+    base = fingerprint("Deployment", deployment)
+    timestamps = {**deployment, "metadata": {**deployment["metadata"], "resourceVersion": "6"}}
+    timestamps["status"] = {**deployment["status"], "conditions": [{"type": "Available"}]}
+    assert fingerprint("Deployment", timestamps) == base
+    ready = {**deployment, "status": {**deployment["status"], "readyReplicas": 1}}
+    assert fingerprint("Deployment", ready) != base
+    stuck = {
+        **deployment,
+        "status": {"conditions": [{"type": "Progressing", "reason": "ProgressDeadlineExceeded"}]},
+    }
+    assert fingerprint("Deployment", stuck) != fingerprint(
+        "Deployment", {**deployment, "status": {}}
+    )
+    drifted = {**deployment, "spec": {"replicas": 3}}
+    assert fingerprint("Deployment", drifted) != base
+    route = {"metadata": {"name": "r"}, "spec": {"host": "h"}}
+    routed = {**route, "status": {"ingress": [{"host": "h"}]}}
+    assert fingerprint("Route", routed) == fingerprint("Route", route)
+    assert fingerprint("Route", {**route, "spec": {"host": "other"}}) != fingerprint("Route", route)

@@ -17,9 +17,11 @@ holds (or older than a deletion it saw) is ignored.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
+
+from .relevance import fingerprint
 
 Obj = dict[str, Any]
 Key = tuple[str, str]  # (namespace or "", name)
@@ -102,11 +104,12 @@ def compact(obj: Obj, kind: str, api_version: str) -> bytes:
 
 @dataclass
 class Entry:
-    """One object: its version, labels, and (unless not kept) its JSON."""
+    """One object: its version, labels, what a reconcile reads of it, and its JSON."""
 
     version: int | None
     labels: dict[str, str]
     data: bytes | None  # None: known to exist, content not kept (see Store.wanted)
+    fingerprint: bytes = b""  # relevance.fingerprint: what a reconcile reads of it
 
 
 @dataclass
@@ -188,7 +191,8 @@ class Store:
         self.tombstones.pop(key, None)
         if old is not None:
             self._unindex(key, old)
-        entry = Entry(version, labels, compact(obj, self.kind, self.api_version) if keep else None)
+        data = compact(obj, self.kind, self.api_version) if keep else None
+        entry = Entry(version, labels, data, fingerprint(self.kind, obj))
         self.items[key] = entry
         self._index(key, entry)
         return True
@@ -211,6 +215,11 @@ class Store:
         for key in [k for k in self.items if in_scope(scope, k)]:
             if not any(in_scope(s, key) for s in self.synced):
                 self._remove(key, None)
+
+    def fingerprint(self, key: Key) -> bytes | None:
+        """What a reconcile reads of the object held at ``key`` (None: none held)."""
+        entry = self.items.get(key)
+        return entry.fingerprint if entry is not None else None
 
     def want(self, key: Key) -> None:
         """Keep the contents of ``key`` from now on (a CR reads it)."""
@@ -291,6 +300,15 @@ class Store:
         return out
 
 
+@dataclass
+class InFlight:
+    """Writes of ours to one object that have not answered yet, and events held meanwhile."""
+
+    writes: int = 0
+    versions: set[int] = field(default_factory=set)
+    deferred: list[tuple[int | None, Callable[[], None]]] = field(default_factory=list)
+
+
 class Caches:
     """Every store, by kind; what ``kube.Kube`` reads through and writes into.
 
@@ -301,6 +319,7 @@ class Caches:
 
     def __init__(self) -> None:
         self.stores: dict[str, list[Store]] = {}
+        self.in_flight: dict[tuple[str, Key], InFlight] = {}
 
     def store(
         self,
@@ -352,6 +371,37 @@ class Caches:
         """We deleted an object: gone from the stores until a newer version shows up."""
         for store in self.stores.get(kind, []):
             store.delete((namespace or "", name), None)
+
+    # ---- echoes of our own writes ----------------------------------------------------------
+
+    def writing(self, kind: str, key: Key) -> None:
+        """A write of ours to ``key`` is about to be sent."""
+        self.in_flight.setdefault((kind, key), InFlight()).writes += 1
+
+    def wrote(self, kind: str, key: Key, answer: Obj | None) -> None:
+        """That write finished (``answer``: the object it left, None if it failed)."""
+        flight = self.in_flight.get((kind, key))
+        if flight is None:
+            return
+        flight.writes -= 1
+        if answer is not None and (version := version_of(answer)) is not None:
+            flight.versions.add(version)
+        if flight.writes > 0:
+            return
+        del self.in_flight[(kind, key)]
+        for version, notify in flight.deferred:
+            if version is None or version not in flight.versions:
+                notify()
+
+    def notify(self, kind: str, key: Key, version: int | None, notify: Callable[[], None]) -> None:
+        """Report a watch event now, or once the write in flight to ``key`` has answered: the
+        event may be that write's own echo (the watch can be faster than the answer), which
+        the reconcile that wrote already accounts for, and is then dropped."""
+        flight = self.in_flight.get((kind, key))
+        if flight is None:
+            notify()
+        else:
+            flight.deferred.append((version, notify))
 
     def relists(self) -> int:
         """Lists that repeated a scope's first one, over all stores (the safety net)."""

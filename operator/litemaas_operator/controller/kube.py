@@ -8,7 +8,7 @@ awaited on Kopf's event loop; nothing blocks it.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
@@ -202,34 +202,47 @@ class Kube:
         data = await self.request("GET", KINDS[kind].path(namespace), query=query)
         return list(data.get("items") or [])
 
-    def _written(self, kind: str, obj: dict[str, Any]) -> dict[str, Any]:
-        if self.cache is not None and obj.get("metadata"):
-            self.cache.written({**obj, "kind": kind})
-        return obj
+    async def _write(
+        self, kind: str, namespace: str | None, name: str, send: Awaitable[dict[str, Any]]
+    ) -> dict[str, Any]:
+        """Send a write; its answer goes into the cache, and the watch's echo of it is held
+        until then (see ``cache.Caches.notify``)."""
+        if self.cache is None:
+            return await send
+        key = (namespace or "", name)
+        self.cache.writing(kind, key)
+        answer: dict[str, Any] | None = None
+        try:
+            answer = await send
+            if answer.get("metadata"):
+                self.cache.written({**answer, "kind": kind})
+            return answer
+        finally:
+            self.cache.wrote(kind, key, answer)
 
     async def apply(self, obj: dict[str, Any], *, force: bool = True) -> dict[str, Any]:
         """Server-side apply ``obj`` as the ``litemaas-operator`` field manager."""
         meta = obj["metadata"]
         path = KINDS[obj["kind"]].path(meta.get("namespace"), meta["name"])
         query = {"fieldManager": FIELD_MANAGER, "force": "true" if force else "false"}
-        answer = await self.request(
+        send = self.request(
             "PATCH", path, body=obj, query=query, content_type="application/apply-patch+yaml"
         )
-        return self._written(obj["kind"], answer)
+        return await self._write(obj["kind"], meta.get("namespace"), meta["name"], send)
 
     async def create(self, obj: dict[str, Any]) -> dict[str, Any]:
         """Create ``obj``; raises ApiError (conflict) when it already exists."""
         meta = obj["metadata"]
         path = KINDS[obj["kind"]].path(meta.get("namespace"))
-        answer = await self.request("POST", path, body=obj, query={"fieldManager": FIELD_MANAGER})
-        return self._written(obj["kind"], answer)
+        send = self.request("POST", path, body=obj, query={"fieldManager": FIELD_MANAGER})
+        return await self._write(obj["kind"], meta.get("namespace"), meta["name"], send)
 
     async def replace(self, obj: dict[str, Any]) -> dict[str, Any]:
         """Replace ``obj`` (PUT), guarded by its resourceVersion."""
         meta = obj["metadata"]
         path = KINDS[obj["kind"]].path(meta.get("namespace"), meta["name"])
-        answer = await self.request("PUT", path, body=obj, query={"fieldManager": FIELD_MANAGER})
-        return self._written(obj["kind"], answer)
+        send = self.request("PUT", path, body=obj, query={"fieldManager": FIELD_MANAGER})
+        return await self._write(obj["kind"], meta.get("namespace"), meta["name"], send)
 
     async def patch(
         self,
@@ -245,14 +258,14 @@ class Kube:
         path = KINDS[kind].path(namespace, name)
         if subresource:
             path += f"/{subresource}"
-        answer = await self.request(
+        send = self.request(
             "PATCH",
             path,
             body=patch,
             query={"fieldManager": FIELD_MANAGER},
             content_type=content_type,
         )
-        return self._written(kind, answer)
+        return await self._write(kind, namespace, name, send)
 
     async def delete(self, kind: str, name: str, namespace: str | None = None) -> bool:
         """Delete an object in the background; False when it was already gone."""

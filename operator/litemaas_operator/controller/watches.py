@@ -29,6 +29,7 @@ import logging
 import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from ..render.groups import ROLE_GROUPS
@@ -128,6 +129,7 @@ class ListWatch:
     served: Callable[[], Awaitable[set[str]]]
     store: Store | None = None  # None: a store of its own
     name: str | None = None  # watch one object: fieldSelector=metadata.name=<name>
+    caches: Caches | None = None  # where echoes of the operator's own writes are recognised
     resource_version: str | None = None  # None: list before watching
     lists: int = 0
     watches: int = 0
@@ -257,12 +259,17 @@ class ListWatch:
                 version = obj["resourceVersion"] or version
                 if event.get("type") == "BOOKMARK":
                     continue
+                key = key_of(raw)
                 if event.get("type") == "DELETED":
-                    changed = self.objects.delete(key_of(raw), version_of(raw))
+                    changed = self.objects.delete(key, version_of(raw))
                 else:
-                    changed = self.objects.put(raw)
-                # Unchanged: the echo of a write of ours the store already holds.
-                if changed:
+                    # Unchanged: the echo of a write of ours that the store already holds.
+                    # Changed in nothing a reconcile reads (a condition's timestamp): no wake.
+                    before = self.objects.fingerprint(key)
+                    changed = self.objects.put(raw) and self.objects.fingerprint(key) != before
+                if changed and self.caches is not None:
+                    self.caches.notify(self.kind, key, version_of(raw), partial(self.handler, obj))
+                elif changed:
                     self.handler(obj)
         return version
 
@@ -369,6 +376,7 @@ class Watches:
             lambda: served_groups(self.kube, self.registry),
             self._store(role, kind, selector),
             name=where if cluster else None,
+            caches=self.caches,
         )
         self.tasks[key] = asyncio.create_task(watch.run(), name=f"watch {watch.what}")
 
