@@ -197,9 +197,10 @@ def _describe(err: Exception) -> str:
 # Watch handlers are coroutines on purpose: Kopf runs plain functions in a thread pool, and
 # asyncio.Event.set() from another thread does not reliably wake the loop waiting on it.
 @kopf.on.event(GROUP, VERSION, PLURAL)
-async def cr_changed(namespace: str, name: str, **_: Any) -> None:
-    """A CR changed (spec, or anything): wake its loop."""
-    REGISTRY.poke((namespace, name))
+async def cr_changed(namespace: str, name: str, body: kopf.Body, **_: Any) -> None:
+    """A CR changed (spec, metadata; not only its status, our own output): wake its loop."""
+    if REGISTRY.cr_changed((namespace, name), dict(body.get("metadata") or {})):
+        REGISTRY.poke((namespace, name))
 
 
 @kopf.on.delete(GROUP, VERSION, PLURAL, retries=CLEANUP_RETRIES, backoff=2.0)

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 T = TypeVar("T")
 Key = tuple[str, str]  # (namespace, name) of a LiteMaaS CR
+KOPF_PREFIX = "litemaas.io/"  # Kopf's progress and diff-base annotations (main.startup)
 
 
 @dataclass
@@ -32,6 +33,8 @@ class Registry:
     # once per TTL for all CRs instead of on every reconcile.
     cluster_facts: dict[str, tuple[float, Any]] = field(default_factory=dict)
     facts_ttl: float = 30.0
+    # What a reconcile reads of each CR besides its status, as last seen by the CR's watch.
+    seen: dict[Key, Any] = field(default_factory=dict)
 
     def trigger(self, key: Key) -> asyncio.Event:
         """The event that wakes the reconcile loop of one CR."""
@@ -46,7 +49,27 @@ class Registry:
     def forget(self, key: Key) -> None:
         """Drop everything kept for a CR that is gone."""
         self.triggers.pop(key, None)
+        self.seen.pop(key, None)
         self.reads(key, set())
+
+    def cr_changed(self, key: Key, metadata: dict[str, Any]) -> bool:
+        """Whether a CR event changes what a reconcile acts on (True the first time).
+
+        The status is the reconcile's own output and Kopf's annotations are its bookkeeping:
+        an event that changed only those (the echo of a status write) needs no reconcile.
+        """
+        annotations = metadata.get("annotations") or {}
+        seen = (
+            metadata.get("uid"),
+            metadata.get("generation"),
+            metadata.get("deletionTimestamp"),
+            sorted((metadata.get("labels") or {}).items()),
+            sorted((k, v) for k, v in annotations.items() if not k.startswith(KOPF_PREFIX)),
+        )
+        if self.seen.get(key) == seen:
+            return False
+        self.seen[key] = seen
+        return True
 
     def reads(self, cr: Key, secrets: set[Key]) -> None:
         """Record the user Secrets (namespace, name) that a CR's last reconcile read."""
