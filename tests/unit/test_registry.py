@@ -43,3 +43,19 @@ def test_watch_retries_back_off_to_a_bound_and_start_over_after_a_success() -> N
     assert max(delays) <= MAX_BACKOFF_SECONDS * 1.2
     backoff.reset()
     assert backoff.next() < 1
+
+
+def test_a_cr_event_wakes_its_loop_unless_only_status_or_kopfs_annotations_changed() -> None:
+    registry = Registry()
+    key = ("ns", "litemaas")
+    meta = {"uid": "u1", "generation": 1, "annotations": {"litemaas.io/reconcile_loop": "{}"}}
+    assert registry.cr_changed(key, meta)  # first sight
+    # Our status write (and Kopf's bookkeeping) leave generation and user metadata alone.
+    echo = {**meta, "resourceVersion": "9", "annotations": {"litemaas.io/reconcile_loop": "x"}}
+    assert not registry.cr_changed(key, echo)
+    assert registry.cr_changed(key, {**echo, "generation": 2})  # the spec changed
+    assert registry.cr_changed(key, {**echo, "generation": 2, "labels": {"team": "a"}})
+    deleting = {**echo, "generation": 2, "labels": {"team": "a"}, "deletionTimestamp": "now"}
+    assert registry.cr_changed(key, deleting)
+    registry.forget(key)
+    assert registry.cr_changed(key, deleting)  # a namesake starts afresh
