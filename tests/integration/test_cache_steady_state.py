@@ -110,10 +110,12 @@ def test_a_resync_reads_from_caches_and_they_still_see_changes(audited: audit.Au
             "user.openshift.io", "v1", "groups", ADMINS, {"users": []}
         )
         wait_until(
-            lambda: "admin"
-            in custom.get_cluster_custom_object("user.openshift.io", "v1", "groups", ADMINS)[
-                "users"
-            ],
+            lambda: (
+                "admin"
+                in custom.get_cluster_custom_object("user.openshift.io", "v1", "groups", ADMINS)[
+                    "users"
+                ]
+            ),
             30,
             what="admin back in litemaas-admins",
         )

@@ -194,7 +194,9 @@ class Backups:
         items = self.core.list_namespaced_event(
             self.namespace, field_selector=f"involvedObject.name={name}"
         ).items
-        items.sort(key=lambda e: e.metadata.creation_timestamp)
+        # By resourceVersion, the order of creation: timestamps have whole seconds, and two
+        # Events of one reconcile often share one.
+        items.sort(key=lambda e: int(e.metadata.resource_version))
         return [(e.type, e.reason, e.message) for e in items]
 
     def replicas(self, deployment: str) -> int | None:
