@@ -137,6 +137,23 @@ def test_with_every_copy_gone_it_stalls_and_recreates_nothing(crs: CRs, operator
     assert templates(crs) == pods, "a workload was changed"
     status = json.dumps((crs.get(NAME) or {}).get("status"))
     assert not any(value in status for value in before.values()), "a value reached the status"
+    # A version change meanwhile starts no pre-upgrade backup: its Job could not log in.
+    version = (crs.get(NAME) or {})["spec"].get("version")
+    crs.patch_spec(NAME, {"version": "0.5.1"})
+    wait_until(
+        lambda: (
+            (crs.get(NAME) or {}).get("status", {}).get("observedGeneration")
+            == (crs.get(NAME) or {})["metadata"]["generation"]
+        ),
+        60,
+        what="the new generation observed",
+    )
+    assert crs.condition(NAME, "Stalled")["reason"] == "CredentialsLost"
+    backups = crs.custom.list_namespaced_custom_object(
+        GROUP, VERSION, crs.namespace, "litemaasbackups"
+    )["items"]
+    assert backups == [], [b["metadata"]["name"] for b in backups]
+    crs.patch_spec(NAME, {"version": version})
 
     # The runbook: put the store back (labelled as docs/credentials.md shows).
     crs.core.create_namespaced_secret(

@@ -185,7 +185,9 @@ class Reconciler:
         self.registry.reads((instance.namespace, instance.name), gathered.secrets_read)
         problems = list(gathered.problems)
         # Which version each LiteMaaS workload may run now: the spec's, or held by an upgrade.
-        upgrade = await upgrades.prepare(self.kube, body, spec, instance, live)
+        upgrade = await upgrades.prepare(
+            self.kube, body, spec, instance, live, may_back_up=gathered.facts is not None
+        )
         problems += upgrades.problems(upgrade)
         endpoints = None
         apply_errors: list[str] = []

@@ -143,9 +143,19 @@ def _blocked(first: UpgradePlan, message: str) -> UpgradePlan:
 
 
 async def prepare(
-    kube: Kube, body: dict[str, Any], spec: LiteMaaSSpec, instance: Instance, live: Live
+    kube: Kube,
+    body: dict[str, Any],
+    spec: LiteMaaSSpec,
+    instance: Instance,
+    live: Live,
+    may_back_up: bool = True,
 ) -> UpgradePlan:
-    """The upgrade plan of this reconcile, with the backup it needs looked up or created."""
+    """The upgrade plan of this reconcile, with the backup it needs looked up or created.
+
+    ``may_back_up`` False (nothing is applied this time: credentials lost, platform unknown):
+    no backup is created, since its Job could not log in or would back up nothing new; the
+    plan still holds the rollout until one completes.
+    """
     status = body.get("status") or {}
     previous = _upgrading(status)
     inputs = PlanInput(
@@ -162,6 +172,8 @@ async def prepare(
     backup = await read_backup(kube, instance.namespace, name)
     if backup is not None:
         return plan(replace(inputs, backup=backup))
+    if not may_back_up:
+        return first
     error = await create_backup(kube, instance, name)
     return first if error is None else _blocked(first, error)
 
