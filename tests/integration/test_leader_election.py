@@ -9,7 +9,6 @@ write and its receive time, not from the processes' logs.
 from __future__ import annotations
 
 import json
-import secrets
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -19,7 +18,8 @@ import pytest
 
 from harness.waiting import wait_until
 from support import audit
-from support.crs import CRs, install_crd, sample
+from support.crs import CRs, sample
+from support.install import new_namespace
 from support.operator import OperatorProcess
 
 pytestmark = [pytest.mark.integration]
@@ -31,13 +31,8 @@ WRITES = {"create", "update", "patch", "delete", "deletecollection"}
 @pytest.fixture(scope="module")
 def audited(tmp_path_factory: pytest.TempPathFactory) -> Iterator[audit.AuditedCluster]:
     """A cluster of its own whose API server logs the operator's requests."""
-    try:
-        audited = audit.start(tmp_path_factory.mktemp("audited-leader"))
-    except Exception as err:  # binaries missing, ports taken: say so, as the harness does
-        pytest.fail(f"audited cluster unavailable: {err}", pytrace=False)
-    install_crd(audited.cluster)
-    yield audited
-    audited.stop()
+    with audit.started(tmp_path_factory.mktemp("audited-leader")) as audited:
+        yield audited
 
 
 class Pair:
@@ -116,15 +111,7 @@ class Pair:
 def pair(audited: audit.AuditedCluster) -> Iterator[Pair]:
     """``op-a`` leading (it started first), ``op-b`` standing by, in a namespace of their own."""
     cluster = audited.cluster
-    namespace = f"leader-{secrets.token_hex(3)}"
-    cluster.kubectl("create", "namespace", namespace)
-    wait_until(
-        lambda: (
-            cluster.kubectl("get", "sa", "default", "-n", namespace, check=False).returncode == 0
-        ),
-        30,
-        what=f"ServiceAccount {namespace}/default",
-    )
+    namespace = new_namespace(cluster, "leader")
     pair = Pair(audited, namespace)
     pair.ops["op-a"].start()
     wait_until(lambda: pair.holder() == "op-a", 30, what="op-a holding the Lease")

@@ -34,7 +34,8 @@ from kubernetes import client
 from harness.control_plane import PROVISIONER
 from harness.waiting import wait_until
 from support import audit
-from support.crs import CRs, install_crd, sample
+from support.crs import CRs, sample
+from support.install import new_namespace
 from support.operator import OperatorProcess
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
@@ -297,28 +298,15 @@ def test_the_kwok_stage_fails_only_annotated_pods(crs: CRs) -> None:
 @pytest.fixture(scope="module")
 def audited(tmp_path_factory: pytest.TempPathFactory) -> Iterator[audit.AuditedCluster]:
     """A cluster of its own whose API server logs the operator's requests."""
-    try:
-        audited = audit.start(tmp_path_factory.mktemp("audited"))
-    except Exception as err:  # binaries missing, ports taken: say so, as the harness does
-        pytest.fail(f"audited cluster unavailable: {err}", pytrace=False)
-    install_crd(audited.cluster)
-    yield audited
-    audited.stop()
+    with audit.started(tmp_path_factory.mktemp("audited")) as audited:
+        yield audited
 
 
 def test_pods_are_listed_only_while_a_component_is_not_ready(
     audited: audit.AuditedCluster,
 ) -> None:
     cluster = audited.cluster
-    namespace = f"stuck-audit-{secrets.token_hex(3)}"
-    cluster.kubectl("create", "namespace", namespace)
-    wait_until(
-        lambda: (
-            cluster.kubectl("get", "sa", "default", "-n", namespace, check=False).returncode == 0
-        ),
-        30,
-        what=f"ServiceAccount {namespace}/default",
-    )
+    namespace = new_namespace(cluster, "stuck-audit")
     crs = CRs(cluster, namespace)
     # A resync every 2 s: an idle instance is reconciled often, and must not list pods then.
     operator = OperatorProcess(audited.operator_kubeconfig, [namespace], resync_seconds=2).start()

@@ -21,7 +21,7 @@ from harness.waiting import wait_until
 from litemaas_operator.controller.apply import NAMESPACED_KINDS
 from litemaas_operator.controller.kube import KINDS
 from support import audit
-from support.crs import CRs, install_crd, sample
+from support.crs import CRs, sample
 from support.operator import OperatorProcess
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(420)]
@@ -35,13 +35,8 @@ BACKEND = "litemaas-backend"
 @pytest.fixture(scope="module")
 def audited(tmp_path_factory: pytest.TempPathFactory) -> Iterator[audit.AuditedCluster]:
     """A cluster of its own: the shared ones keep no audit log."""
-    try:
-        audited = audit.start(tmp_path_factory.mktemp("audited"))
-    except Exception as err:  # binaries missing, ports taken: say so, as the harness does
-        pytest.fail(f"audited cluster unavailable: {err}", pytrace=False)
-    install_crd(audited.cluster)
-    yield audited
-    audited.stop()
+    with audit.started(tmp_path_factory.mktemp("audited")) as audited:
+        yield audited
 
 
 def _namespace(cluster: Any, stem: str) -> str:

@@ -8,14 +8,19 @@ kube-apiserver logs every request of the user ``litemaas-operator``, whose kubec
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
+import pytest
+
 from harness.cluster import Cluster
+from support.crs import install_crd
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -104,3 +109,21 @@ def start(workdir: Path) -> AuditedCluster:
     cluster = Cluster(cp.name, "openshift", cp.kubeconfig, cp.domain, cp.server, control_plane=cp)
     kubeconfig = BENCH.user_kubeconfig(cp, BENCH.OPERATOR_USER, workdir / "operator.kubeconfig")
     return AuditedCluster(cluster, kubeconfig, BENCH.audit_log(cp))
+
+
+@contextlib.contextmanager
+def started(workdir: Path) -> Iterator[AuditedCluster]:
+    """An audited cluster with the project's CRDs, stopped afterwards (a module fixture's body).
+
+    The shared clusters keep no audit log. A cluster that cannot start fails the test with the
+    reason (binaries missing, ports taken), as the harness does.
+    """
+    try:
+        audited = start(workdir)
+    except Exception as err:
+        pytest.fail(f"audited cluster unavailable: {err}", pytrace=False)
+    install_crd(audited.cluster)
+    try:
+        yield audited
+    finally:
+        audited.stop()
