@@ -131,6 +131,29 @@ def test_writes_reach_only_synced_scopes_and_a_forgotten_scope_stops_answering()
     assert caches.get("ConfigMap", "new", "ns") is UNKNOWN and not store.items
 
 
+def test_a_deletion_that_finalizers_hold_keeps_the_terminating_object_in_the_store() -> None:
+    # The watch's event (terminating, version 9) can beat the DELETE's reply: the reply must
+    # not drop the object, as no later event would bring it back while its finalizer holds it.
+    caches = Caches()
+    store = caches.store("ConfigMap", "v1", dict(MANAGED))
+    store.listed(("ns", None), [obj("held", 5)], 5)
+    terminating = obj("held", 9)
+    terminating["metadata"] |= {"deletionTimestamp": "2026-11-28T09:00:00Z", "finalizers": ["f"]}
+    assert store.put(terminating)
+    caches.deleted("ConfigMap", "held", "ns", {**terminating, "kind": "ConfigMap"})
+    held = caches.get("ConfigMap", "held", "ns")
+    assert isinstance(held, dict) and held["metadata"]["deletionTimestamp"]
+    # Once really gone (a reply without finalizers, or a Status), it is gone, late events too.
+    gone = obj("held", 10)
+    gone["metadata"] |= {"deletionTimestamp": "2026-11-28T09:00:00Z", "finalizers": []}
+    caches.deleted("ConfigMap", "held", "ns", {**gone, "kind": "ConfigMap"})
+    assert ("ns", "held") not in store.items
+    assert not store.put(terminating) and not store.put(gone)
+    store.listed(("ns", None), [obj("other", 11)], 11)
+    caches.deleted("ConfigMap", "other", "ns", {"kind": "Status", "status": "Success"})
+    assert ("ns", "other") not in store.items
+
+
 def test_cluster_objects_watched_by_name() -> None:
     groups = Store("Group", "user.openshift.io/v1")
     groups.listed((None, "litemaas-admins"), [], 1)

@@ -48,6 +48,21 @@ def key_of(obj: Obj) -> Key:
     return (meta.get("namespace") or "", meta.get("name") or "")
 
 
+def is_object(answer: Obj) -> bool:
+    """Whether an API answer is an object (not a ``Status``)."""
+    return answer.get("kind") != "Status" and bool((answer.get("metadata") or {}).get("name"))
+
+
+def still_there(answer: Obj) -> bool:
+    """Whether a DELETE's answer is an object that still exists, terminating."""
+    meta = answer.get("metadata") or {}
+    return (
+        is_object(answer)
+        and bool(meta.get("deletionTimestamp"))
+        and bool(meta.get("finalizers") or meta.get("deletionGracePeriodSeconds"))
+    )
+
+
 def version_of(obj: Obj) -> int | None:
     """The resourceVersion as a number, None when absent or not a number.
 
@@ -367,10 +382,22 @@ class Caches:
             if any(in_scope(s, key_of(obj)) for s in store.synced):
                 store.put(obj)
 
-    def deleted(self, kind: str, name: str, namespace: str | None) -> None:
-        """We deleted an object: gone from the stores until a newer version shows up."""
+    def deleted(
+        self, kind: str, name: str, namespace: str | None, answer: Obj | None = None
+    ) -> None:
+        """We deleted an object (``answer``: the API server's reply, if any).
+
+        An object that finalizers or a grace period hold comes back terminating: it stays in
+        the stores as such (a watch event faster than the reply may already have put it
+        there, and no later event would bring it back). Otherwise it is gone from the stores
+        until a newer version shows up.
+        """
+        if answer is not None and still_there(answer):
+            self.written({**answer, "kind": kind})
+            return
+        version = version_of(answer) if answer is not None and is_object(answer) else None
         for store in self.stores.get(kind, []):
-            store.delete((namespace or "", name), None)
+            store.delete((namespace or "", name), version)
 
     # ---- echoes of our own writes ----------------------------------------------------------
 

@@ -269,8 +269,9 @@ class Kube:
 
     async def delete(self, kind: str, name: str, namespace: str | None = None) -> bool:
         """Delete an object in the background; False when it was already gone."""
+        answer: dict[str, Any] | None = None
         try:
-            await self.request(
+            answer = await self.request(
                 "DELETE",
                 KINDS[kind].path(namespace, name),
                 body={"propagationPolicy": "Background"},
@@ -281,7 +282,7 @@ class Kube:
                 raise
             gone = False
         if self.cache is not None:
-            self.cache.deleted(kind, name, namespace)
+            self.cache.deleted(kind, name, namespace, answer)
         return gone
 
     async def watch(
