@@ -19,11 +19,13 @@ from litemaas_operator.render.groups import (
     desired_groups,
     group_manifest,
     members_annotation,
+    merge_changes,
     merge_members,
 )
 
 A = Instance("litemaas", "team-a")
 B = Instance("litemaas", "team-b")
+C = Instance("litemaas", "team-c")
 QUALIFIED_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
 
 
@@ -170,3 +172,67 @@ def test_group_manifest_is_cluster_scoped_and_labelled():
     assert group["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "litemaas-operator"
     assert json.loads(group["metadata"]["annotations"][members_annotation(A)]) == ["alice"]
     assert group["users"] == ["alice"]
+
+
+# Several instances' changes written at once (one write per Group for a batch of reconciles).
+
+
+def apply_batch(group: dict[str, Any], changes: dict[Instance, list[str] | None]) -> dict:
+    """What the Group writer does with the changes of several instances pending together."""
+    users, annotations, _ = merge_changes(
+        group.get("users"),
+        group.get("annotations"),
+        {members_annotation(i): mine for i, mine in changes.items()},
+    )
+    return {"users": users, "annotations": annotations}
+
+
+def test_a_batch_is_the_same_as_one_write_per_instance():
+    start = by_hand(apply(apply(EMPTY, A, ["alice", "bob"]), B, ["bob"]), "dave")
+    changes = {A: None, B: ["bob", "carol", "dave"], C: ["erin", "bob"]}
+    one_by_one = start
+    for instance in sorted(changes, key=members_annotation):
+        one_by_one = apply(one_by_one, instance, changes[instance])
+    assert apply_batch(start, changes) == one_by_one
+    assert one_by_one["users"] == ["bob", "carol", "dave", "erin"]
+    # dave was there by hand: neither B nor C records him.
+    assert json.loads(one_by_one["annotations"][members_annotation(B)]) == ["bob", "carol"]
+    assert json.loads(one_by_one["annotations"][members_annotation(C)]) == ["bob", "erin"]
+
+
+def test_instances_created_together_share_members_they_both_list():
+    group = apply_batch(EMPTY, {A: ["alice", "shared"], B: ["bob", "shared"]})
+    assert group["users"] == ["alice", "bob", "shared"]
+    # Both recorded "shared": either may go without taking it from the other.
+    assert apply_batch(group, {A: None})["users"] == ["bob", "shared"]
+    assert apply_batch(group, {B: None})["users"] == ["alice", "shared"]
+    assert apply_batch(group, {A: None, B: None})["users"] == []
+
+
+def test_a_batch_tells_which_instances_changed_the_group():
+    group = apply_batch(EMPTY, {A: ["alice"]})
+    keys = {i: members_annotation(i) for i in (A, B, C)}
+    users, annotations, changed = merge_changes(
+        group["users"],
+        group["annotations"],
+        {keys[A]: ["alice"], keys[B]: ["bob"], keys[C]: None},
+    )
+    assert changed == {keys[B]}  # A re-applied the same, C had recorded nothing
+    assert users == ["alice", "bob"]
+    assert set(annotations) == {keys[A], keys[B]}
+
+
+def test_withdrawing_an_instance_that_recorded_nothing_touches_no_member():
+    # A member another instance records was removed by hand: a withdrawal must not bring it
+    # back (only that instance's next write does).
+    group = {**apply_batch(EMPTY, {B: ["bob"]}), "users": []}
+    users, annotations, changed = merge_changes(
+        group["users"], group["annotations"], {members_annotation(A): None}
+    )
+    assert (users, annotations, changed) == ([], group["annotations"], set())
+
+
+def test_an_empty_batch_changes_nothing():
+    group = by_hand(apply_batch(EMPTY, {A: ["alice"]}), "dave")
+    users, annotations, changed = merge_changes(group["users"], group["annotations"], {})
+    assert (users, annotations, changed) == (group["users"], group["annotations"], set())

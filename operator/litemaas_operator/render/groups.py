@@ -80,6 +80,39 @@ def merge_members(
     return sorted(by_hand | others | added), {key: json.dumps(sorted(added))}
 
 
+def merge_changes(
+    current: list[str] | None,
+    annotations: Mapping[str, str] | None,
+    changes: Mapping[str, list[str] | None],
+) -> tuple[list[str], dict[str, str], set[str]]:
+    """Apply several instances' changes (annotation key -> members, None withdraws) at once.
+
+    The result is what ``merge_members`` gives applied once per instance, in key order: the same
+    rules whether a Group is written once per instance or once for a batch of them. Withdrawing
+    an instance that recorded nothing changes nothing (it never touches the members).
+
+    Returns the new users, the new annotations and the keys whose change altered the Group.
+    """
+    users = sorted(set(current or []))
+    notes = dict(annotations or {})
+    changed: set[str] = set()
+    for key in sorted(changes):
+        mine = changes[key]
+        if mine is None and key not in notes:
+            continue
+        new_users, change = merge_members(users, notes, key, mine)
+        new_notes = dict(notes)
+        for name, value in change.items():
+            if value is None:
+                new_notes.pop(name, None)
+            else:
+                new_notes[name] = value
+        if new_users != users or new_notes != notes:
+            changed.add(key)
+        users, notes = new_users, new_notes
+    return users, notes, changed
+
+
 def group_manifest(name: str, users: list[str], instance: Instance) -> dict[str, Any]:
     """A Group as ``render`` shows it (the reconciler merges members instead of applying)."""
     return {
