@@ -2,57 +2,63 @@
 
 Groups are shared (between instances, and with people editing them), so they are never applied
 wholesale: each write is a read-merge-replace guarded by resourceVersion, retried on conflict.
+The instances of one process do not write a Group each: their changes go through the process's
+``GroupWriter``, which merges all those pending for a Group into one write.
 """
 
 from __future__ import annotations
 
-import json
+import asyncio
 import logging
+import weakref
+from collections.abc import Mapping
 from typing import Any
 
 from ..facts import Instance
-from ..render.groups import ROLE_GROUPS, members_annotation, merge_members
+from ..render.groups import MEMBERS_PREFIX, ROLE_GROUPS, members_annotation, merge_changes
 from ..render.names import MANAGED_BY
+from .group_writer import Change, GroupWriter
 from .kube import ApiError, Kube
 
 log = logging.getLogger(__name__)
 ATTEMPTS = 5
+# One writer per client (one per process in production; tests may make several clients).
+_WRITERS: weakref.WeakKeyDictionary[Kube, GroupWriter] = weakref.WeakKeyDictionary()
 
 
-async def sync_group(kube: Kube, group: str, key: str, mine: list[str] | None) -> bool:
-    """Set (or with None, withdraw) one instance's members of ``group``; True if it wrote."""
+async def write_group(kube: Kube, group: str, changes: Mapping[str, Change]) -> set[str]:
+    """One read-merge-replace of ``group`` with several instances' changes.
+
+    Returns the keys whose change altered the Group (empty: nothing was written).
+    """
     for attempt in range(ATTEMPTS):
         # The cached Group first; after a conflict, the API server's (the cache may lag).
         live = await kube.get("Group", group, live=attempt > 0)
         try:
             if live is None:
-                if mine is None:
-                    return False
-                await kube.create(_new_group(group, key, mine))
-                return True
+                wanted = {key: mine for key, mine in changes.items() if mine is not None}
+                if not wanted:
+                    return set()
+                users, annotations, changed = merge_changes([], {}, wanted)
+                await kube.create(_new_group(group, annotations, users))
+                return changed
             meta = live["metadata"]
-            annotations = dict(meta.get("annotations") or {})
-            if mine is None and key not in annotations:
-                return False
-            users, change = merge_members(live.get("users"), annotations, key, mine)
-            for name, value in change.items():
-                if value is None:
-                    annotations.pop(name, None)
-                else:
-                    annotations[name] = value
+            users, annotations, changed = merge_changes(
+                live.get("users"), meta.get("annotations"), changes
+            )
             if users == sorted(live.get("users") or []) and annotations == (
                 meta.get("annotations") or {}
             ):
-                return False
+                return set()
             ours = (meta.get("labels") or {}).get("app.kubernetes.io/managed-by") == MANAGED_BY
-            contributions = [a for a in annotations if a.startswith("members.litemaas.io/")]
+            contributions = [a for a in annotations if a.startswith(MEMBERS_PREFIX)]
             if ours and not users and not contributions:
                 await kube.delete("Group", group)
-                return True
+                return changed
             await kube.replace(
                 {**live, "metadata": {**meta, "annotations": annotations}, "users": users}
             )
-            return True
+            return changed
         except ApiError as err:
             if not err.conflict:
                 raise
@@ -60,7 +66,7 @@ async def sync_group(kube: Kube, group: str, key: str, mine: list[str] | None) -
     raise RuntimeError(f"group {group} kept changing; will retry on the next reconcile")
 
 
-def _new_group(group: str, key: str, users: list[str]) -> dict[str, Any]:
+def _new_group(group: str, annotations: dict[str, str], users: list[str]) -> dict[str, Any]:
     return {
         "apiVersion": "user.openshift.io/v1",
         "kind": "Group",
@@ -70,16 +76,42 @@ def _new_group(group: str, key: str, users: list[str]) -> dict[str, Any]:
                 "app.kubernetes.io/part-of": "litemaas",
                 "app.kubernetes.io/managed-by": MANAGED_BY,
             },
-            "annotations": {key: json.dumps(sorted(users))},
+            "annotations": annotations,
         },
-        "users": sorted(users),
+        "users": users,
     }
 
 
+def writer_for(kube: Kube) -> GroupWriter:
+    """The Group writer of this client, made on first use."""
+    writer = _WRITERS.get(kube)
+    if writer is None:
+        # A weak reference: the writer (the dictionary's value) must not keep its key alive.
+        ref = weakref.ref(kube)
+
+        async def write(group: str, changes: Mapping[str, Change]) -> set[str]:
+            client = ref()
+            if client is None:
+                raise RuntimeError("the client of this Group writer is gone")
+            return await write_group(client, group, changes)
+
+        writer = _WRITERS[kube] = GroupWriter(write)
+    return writer
+
+
+async def sync_group(kube: Kube, group: str, key: str, mine: list[str] | None) -> bool:
+    """Set (or with None, withdraw) one instance's members of ``group``; True if it changed."""
+    return await writer_for(kube).submit(group, key, mine)
+
+
 async def sync_groups(kube: Kube, instance: Instance, desired: dict[str, list[str]]) -> int:
-    """Bring all three role groups in line with ``desired``; returns the number of writes."""
+    """Bring all three role groups in line with ``desired``; returns the number changed."""
     key = members_annotation(instance)
-    writes = 0
-    for group in ROLE_GROUPS.values():
-        writes += await sync_group(kube, group, key, desired.get(group))
-    return writes
+    results = await asyncio.gather(
+        *(sync_group(kube, group, key, desired.get(group)) for group in ROLE_GROUPS.values()),
+        return_exceptions=True,  # let every Group's write finish before raising
+    )
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+    return sum(bool(r) for r in results)
