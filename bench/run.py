@@ -362,7 +362,13 @@ def run_operator(n: int, work: Path, resync: float, timeout: float) -> dict[str,
 
         requests = audit.read(bench_cluster.audit_log(cp), [bench_cluster.OPERATOR_USER])
         created = first_writes(requests, keys)
-        creating = audit.by_verb(audit.between(requests, t0_wall, settled_wall))
+        creating_window = audit.between(requests, t0_wall, settled_wall)
+        creating = audit.by_verb(creating_window)
+        # The shared Groups: every CR contributes to the same three objects.
+        group_writes = [
+            r for r in creating_window if r.resource == "groups" and r.verb in audit.WRITES
+        ]
+        group_conflicts = sum(r.code == 409 for r in group_writes)
         steady_window = audit.between(requests, settled_wall, steady_end_wall)
         steady_counts = audit.by_verb(steady_window)
         # Reads a reconcile made (resource GETs and LISTs), apart from the watches' own lists
@@ -392,6 +398,9 @@ def run_operator(n: int, work: Path, resync: float, timeout: float) -> dict[str,
             "reconciles_per_cr_until_all_ready": round(reconciles_to_ready / n, 2),
             "creation_requests": creating,
             "creation_requests_per_cr": {v: round(c / n, 2) for v, c in creating.items()},
+            "creation_group_writes": audit.by_verb(group_writes),
+            "creation_group_writes_per_cr": round(len(group_writes) / n, 2),
+            "creation_group_conflicts_per_cr": round(group_conflicts / n, 2),
             "steady_window_s": round(steady_end_wall - settled_wall, 1),
             "steady_reconciles": int(reconciles_steady),
             "steady_requests": steady_counts,
@@ -503,6 +512,9 @@ def targets(results: list[dict[str, Any]]) -> list[str]:
             f"({'met' if o['steady_writes'] == 0 else 'MISSED'}); children within "
             f"{r['ratio_children']:.2f}x of kubectl "
             f"({'met' if r['ratio_children'] <= 1.5 else 'MISSED'}, target 1.5x)"
+            + f"; Group writes {o['creation_group_writes_per_cr']:g}/CR, conflicts "
+            f"{o['creation_group_conflicts_per_cr']:g}/CR "
+            f"({'met' if o['creation_group_conflicts_per_cr'] <= 1 else 'MISSED'}, target <= 1)"
             + (
                 f"; RSS {o['peak_rss_mib']:.0f} MiB peak "
                 f"({'met' if o['peak_rss_mib'] < 150 else 'MISSED'}, target < 150 MiB)"
