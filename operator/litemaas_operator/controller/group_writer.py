@@ -36,8 +36,11 @@ class _Pending:
 class GroupWriter:
     """Coalesces the changes pending for each Group into one write at a time."""
 
-    def __init__(self, write: Write) -> None:
+    def __init__(self, write: Write, window: float = 0.0) -> None:
         self._write = write
+        # How long a batch stays open after its first change: reconciles started together
+        # reach their Groups a little apart, and this lets them share one write.
+        self._window = window
         self._pending: dict[str, dict[str, _Pending]] = {}
         self._running: dict[str, asyncio.Task[None]] = {}
 
@@ -62,7 +65,12 @@ class GroupWriter:
         """Write the pending batches of ``group`` one after another until none is left."""
         batch: dict[str, _Pending] = {}
         try:
-            while batch := self._pending.pop(group, {}):
+            while True:
+                if self._window:
+                    await asyncio.sleep(self._window)
+                batch = self._pending.pop(group, {})
+                if not batch:
+                    break
                 changes = {key: p.change for key, p in batch.items()}
                 if len(changes) > 1:
                     log.debug("group %s: writing the changes of %d instances", group, len(changes))

@@ -22,6 +22,9 @@ from .kube import ApiError, Kube
 
 log = logging.getLogger(__name__)
 ATTEMPTS = 5
+# A batch of Group changes stays open this long (seconds) before its write: long enough for
+# reconciles started together to join, short beside a reconcile that has to write a Group.
+BATCH_WINDOW = 0.25
 # One writer per client (one per process in production; tests may make several clients).
 _WRITERS: weakref.WeakKeyDictionary[Kube, GroupWriter] = weakref.WeakKeyDictionary()
 
@@ -95,12 +98,22 @@ def writer_for(kube: Kube) -> GroupWriter:
                 raise RuntimeError("the client of this Group writer is gone")
             return await write_group(client, group, changes)
 
-        writer = _WRITERS[kube] = GroupWriter(write)
+        writer = _WRITERS[kube] = GroupWriter(write, BATCH_WINDOW)
     return writer
 
 
 async def sync_group(kube: Kube, group: str, key: str, mine: list[str] | None) -> bool:
     """Set (or with None, withdraw) one instance's members of ``group``; True if it changed."""
+    # Nothing to change (a resync, mostly): answered from the cached Group, no batch to wait on.
+    cached = await kube.get("Group", group)
+    if cached is None and mine is None:
+        return False
+    if cached is not None:
+        _, _, changed = merge_changes(
+            cached.get("users"), cached["metadata"].get("annotations"), {key: mine}
+        )
+        if not changed:
+            return False
     return await writer_for(kube).submit(group, key, mine)
 
 
