@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+from rendering import VARIATIONS, Variation
+
 from litemaas_operator.controller.apply import (
+    apply_waves,
     contains,
     needs_apply,
     owner_reference,
@@ -126,3 +130,35 @@ def test_a_job_is_created_once_and_never_reapplied() -> None:
     desired = stamped(with_image_pull_secrets([job], ["mirror"])[0])
     assert needs_apply(desired, None)
     assert not needs_apply(desired, job)
+
+
+@pytest.mark.parametrize("variation", VARIATIONS, ids=lambda v: v.id)
+def test_what_pods_need_is_applied_in_a_wave_before_the_workloads(variation: Variation):
+    objects = variation.render().objects
+    waves = apply_waves(objects)
+    assert sorted(id(o) for wave in waves for o in wave) == sorted(map(id, objects))
+    first = {(o["kind"], o["metadata"]["name"]) for o in waves[0]}
+    rendered = {(o["kind"], o["metadata"]["name"]) for o in objects}
+    # Every ServiceAccount, Secret, ConfigMap and claim that a pod template names (and the
+    # operator renders) exists before a pod could be created from it.
+    for workload in (o for o in objects if o["kind"] in ("Deployment", "StatefulSet")):
+        assert workload in waves[-1] and workload not in waves[0]
+        pod = workload["spec"]["template"]["spec"]
+        needed = {("ServiceAccount", pod.get("serviceAccountName", "default"))}
+        for volume in pod.get("volumes") or []:
+            for kind, field, name in (
+                ("Secret", "secret", "secretName"),
+                ("ConfigMap", "configMap", "name"),
+                ("PersistentVolumeClaim", "persistentVolumeClaim", "claimName"),
+            ):
+                if field in volume:
+                    needed.add((kind, volume[field][name]))
+        for container in pod.get("containers", []) + pod.get("initContainers", []):
+            for item in container.get("env") or []:
+                ref = (item.get("valueFrom") or {}).get("secretKeyRef")
+                if ref:
+                    needed.add(("Secret", ref["name"]))
+        assert needed & rendered <= first, sorted((needed & rendered) - first)
+    # Each wave keeps the rendered order.
+    for wave in waves:
+        assert wave == [o for o in objects if any(o is w for w in wave)]

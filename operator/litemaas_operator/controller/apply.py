@@ -37,6 +37,24 @@ NAMESPACED_KINDS = (
 )
 
 
+# What workloads need to exist before them: the ReplicaSet and StatefulSet controllers cannot
+# create a pod whose ServiceAccount, Secrets, ConfigMaps or claims are missing yet (it would
+# be refused, or stay pending, and back off). Everything else goes in a second wave.
+FIRST_WAVE = frozenset(
+    {"ServiceAccount", "Secret", "ConfigMap", "PersistentVolumeClaim", "NetworkPolicy"}
+)
+
+
+def apply_waves(objects: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """``objects`` in the waves they are applied in: within a wave, all at once.
+
+    A wave keeps the rendered order; empty waves are left out.
+    """
+    first = [o for o in objects if o["kind"] in FIRST_WAVE]
+    second = [o for o in objects if o["kind"] not in FIRST_WAVE]
+    return [wave for wave in (first, second) if wave]
+
+
 def owner_reference(body: dict[str, Any]) -> dict[str, Any]:
     """The controller ownerReference that lets garbage collection remove a child with the CR."""
     meta = body["metadata"]

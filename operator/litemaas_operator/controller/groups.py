@@ -8,7 +8,6 @@ The instances of one process do not write a Group each: their changes go through
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import weakref
 from collections.abc import Mapping
@@ -19,6 +18,7 @@ from ..render.groups import MEMBERS_PREFIX, ROLE_GROUPS, members_annotation, mer
 from ..render.names import MANAGED_BY
 from .group_writer import Change, GroupWriter
 from .kube import ApiError, Kube
+from .together import gather_all
 
 log = logging.getLogger(__name__)
 ATTEMPTS = 5
@@ -120,11 +120,7 @@ async def sync_group(kube: Kube, group: str, key: str, mine: list[str] | None) -
 async def sync_groups(kube: Kube, instance: Instance, desired: dict[str, list[str]]) -> int:
     """Bring all three role groups in line with ``desired``; returns the number changed."""
     key = members_annotation(instance)
-    results = await asyncio.gather(
-        *(sync_group(kube, group, key, desired.get(group)) for group in ROLE_GROUPS.values()),
-        return_exceptions=True,  # let every Group's write finish before raising
+    results = await gather_all(
+        sync_group(kube, group, key, desired.get(group)) for group in ROLE_GROUPS.values()
     )
-    for result in results:
-        if isinstance(result, BaseException):
-            raise result
-    return sum(bool(r) for r in results)
+    return sum(results)

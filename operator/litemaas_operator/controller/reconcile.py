@@ -21,6 +21,7 @@ from ..render.names import Names, instance_selector
 from . import metrics, observability, refusals, upgrades
 from .apply import (
     NAMESPACED_KINDS,
+    apply_waves,
     key,
     needs_apply,
     owner_reference,
@@ -39,6 +40,7 @@ from .observe import observe
 from .registry import Registry
 from .route_status import route_problems
 from .stuck_pods import DEFAULT_DEADLINE_SECONDS, explain_stuck
+from .together import gather_all
 from .volumes import Resize, report_resizing, resize_volumes
 
 STATUS_KEYS = (
@@ -212,30 +214,40 @@ class Reconciler:
             outcome.applied += resize.done
             desired = [stamped(with_owner(o, owner)) for o in resize.objects]
             uid = meta["uid"]
-            for obj in desired:
+            written: set[tuple[str, str]] = set()
+            refused: dict[tuple[str, str], str] = {}
+
+            async def write(obj: dict[str, Any]) -> None:
                 if obj["kind"] == "OAuthClient":
-                    written, problem = await sync_oauth_client(self.kube, obj, instance, uid)
-                    if written:
-                        outcome.applied.append("/".join(key(obj)))
-                        metrics.APPLIES.labels(kind=obj["kind"]).inc()
+                    changed, problem = await sync_oauth_client(self.kube, obj, instance, uid)
+                    if changed:
+                        written.add(key(obj))
                     if problem is not None:
                         problems.append(problem)
-                    continue
-                current = live.get(key(obj))
-                if not needs_apply(obj, current):
-                    continue
+                    return
+                if not needs_apply(obj, live.get(key(obj))):
+                    return
                 try:
                     applied = await self.kube.apply(obj)
-                    applied.setdefault("kind", obj["kind"])
-                    live[key(obj)] = applied
+                except ApiError as err:
+                    if err.status not in (400, 403, 422):
+                        raise
+                    # A person must act (immutable field, forbidden, invalid): say so.
+                    refused[key(obj)] = refusals.describe(obj, err.message)
+                    return
+                applied.setdefault("kind", obj["kind"])
+                live[key(obj)] = applied
+                written.add(key(obj))
+
+            for wave in apply_waves(desired):
+                # All of a wave at once: one reconcile's writes overlap instead of queueing.
+                await gather_all(write(obj) for obj in wave)
+            for obj in desired:  # reported in the rendered order, whichever finished first
+                if key(obj) in written:
                     outcome.applied.append("/".join(key(obj)))
                     metrics.APPLIES.labels(kind=obj["kind"]).inc()
-                except ApiError as err:
-                    if err.status in (400, 403, 422):
-                        # A person must act (immutable field, forbidden, invalid): say so.
-                        apply_errors.append(refusals.describe(obj, err.message))
-                    else:
-                        raise
+                if key(obj) in refused:
+                    apply_errors.append(refused[key(obj)])
             desired_keys = {key(o) for o in desired}
             protected = {names.credentials, names.oauth_token}
             for obj in prunable(live.values(), desired_keys, protected):
