@@ -88,6 +88,11 @@ def test_prune_spares_volumes_retained_data_and_protected_names():
         {"kind": "PersistentVolumeClaim", "metadata": {"name": "lm-backend-backup"}},
         {"kind": "Secret", "metadata": {"name": "lm-credentials"}},
         {"kind": "Secret", "metadata": {"name": "kept", "labels": {RETAIN_LABEL: "true"}}},
+        # Already terminating (a finalizer holds it): not deleted again on every reconcile.
+        {
+            "kind": "Service",
+            "metadata": {"name": "lm-old", "deletionTimestamp": "2026-11-28T09:00:00Z"},
+        },
     ]
     gone = prunable(live, {("Deployment", "lm-backend")}, {"lm-credentials"})
     assert [o["metadata"]["name"] for o in gone] == ["lm-redis"]

@@ -143,6 +143,8 @@ def prunable(
         meta = obj["metadata"]
         if key(obj) in desired_keys or meta["name"] in protected:
             continue
+        if meta.get("deletionTimestamp"):
+            continue  # already going (a finalizer holds it): deleting it again changes nothing
         if (meta.get("labels") or {}).get(RETAIN_LABEL) == "true":
             continue
         if obj["kind"] == "PersistentVolumeClaim":
