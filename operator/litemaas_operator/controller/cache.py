@@ -353,6 +353,10 @@ class Caches:
         self.stores.setdefault(kind, []).append(store)
         return store
 
+    def watching(self, kind: str, namespace: str) -> bool:
+        """Whether a synced watch follows ``kind`` in ``namespace`` (its changes wake CRs)."""
+        return any(store.covers(namespace) for store in self.stores.get(kind, []))
+
     def get(self, kind: str, name: str, namespace: str | None) -> Obj | Unknown | None:
         """An object from the first store that knows, else UNKNOWN."""
         for store in self.stores.get(kind, []):

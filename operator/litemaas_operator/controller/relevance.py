@@ -5,6 +5,8 @@ and reasons, a Route's ingress status, a Service's load balancer) while the oper
 of those fields. A change that leaves every field a reconcile reads as it was need not wake the
 reconcile: the children's watches compare the *fingerprints* of the old and the new object and
 poke only when they differ. Spec, data, labels, annotations, owners and deletion always count.
+Pods are watched for one thing only: whether one is stuck (``pod_signal``), which no workload
+status shows.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from __future__ import annotations
 import hashlib
 import json
 from typing import Any
+
+from .stuck import UNSCHEDULABLE, WAITING_REASONS
 
 # Status fields of workloads that observe.py, stuck.py and backup_state.py read.
 WORKLOAD_STATUS = (
@@ -50,12 +54,65 @@ def read_status(kind: str, status: dict[str, Any]) -> Any:
     return status  # PVCs (binding, resizing), Jobs: all of it
 
 
+def pod_signal(pod: dict[str, Any]) -> Any:
+    """What says a pod is stuck (``stuck.pod_findings`` reads it); None for one that is not.
+
+    A pod that starts normally changes nothing here: its workload's status says when it is
+    ready. Restart counts are left out (a crash loop would wake a reconcile per restart).
+    """
+    meta = pod.get("metadata") or {}
+    status = pod.get("status") or {}
+    if meta.get("deletionTimestamp") or status.get("phase") in ("Succeeded", "Failed"):
+        return None  # going away, or done: not judged
+    containers = [
+        *(status.get("initContainerStatuses") or []),
+        *(status.get("containerStatuses") or []),
+    ]
+    waiting = sorted(
+        (str(c.get("name")), WAITING_REASONS[reason])
+        for c in containers
+        if (reason := ((c.get("state") or {}).get("waiting") or {}).get("reason"))
+        in WAITING_REASONS
+    )
+    unschedulable = any(
+        c.get("type") == "PodScheduled"
+        and c.get("status") == "False"
+        and c.get("reason") == UNSCHEDULABLE
+        for c in status.get("conditions") or []
+    )
+    return (
+        {"waiting": waiting, "unschedulable": True}
+        if unschedulable
+        else ({"waiting": waiting} if waiting else None)
+    )
+
+
 def fingerprint(kind: str, obj: dict[str, Any]) -> bytes:
     """A digest of what a reconcile reads of ``obj``: equal digests, no reason to reconcile."""
+    if kind == "Pod":
+        return _digest(pod_signal(obj))
     meta = obj.get("metadata") or {}
     read = {
         **{k: v for k, v in obj.items() if k not in ("metadata", "status")},
         "metadata": {k: meta.get(k) for k in METADATA_READ},
         "status": read_status(kind, obj.get("status") or {}),
     }
+    return _digest(read)
+
+
+def _digest(read: Any) -> bytes:
     return hashlib.blake2b(json.dumps(read, sort_keys=True).encode(), digest_size=16).digest()
+
+
+# A pod that is not stuck, as if absent: its creation and deletion wake nobody.
+QUIET_POD = _digest(None)
+
+
+def wakes(kind: str, before: bytes | None, after: bytes | None) -> bool:
+    """Whether a change from fingerprint ``before`` to ``after`` (None: absent) is news.
+
+    Pods count only while stuck: a healthy pod appearing or going is their workload's news.
+    """
+    if kind == "Pod":
+        return (before or QUIET_POD) != (after or QUIET_POD)
+    return before != after

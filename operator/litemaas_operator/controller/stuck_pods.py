@@ -119,6 +119,7 @@ async def explain_stuck(
         return Stuck(components)
     claims = [obj for (kind, _), obj in live.items() if kind == "PersistentVolumeClaim"]
     classes = await storage_classes(kube, claims, pods)
+    pods_watched = kube.cache is not None and kube.cache.watching("Pod", instance.namespace)
     now = now or datetime.now(UTC)
     out, requeue = dict(components), None
     for key, workload in waiting.items():
@@ -134,7 +135,12 @@ async def explain_stuck(
             redact=redact,
         )
         if found is None:
-            if not state.failed and settling(workload, pods, now, deadline_seconds):
+            # Looked at again soon, in case a pod gets stuck, unless the pod watch will say so.
+            if (
+                not pods_watched
+                and not state.failed
+                and settling(workload, pods, now, deadline_seconds)
+            ):
                 requeue = _sooner(requeue, POLL_SECONDS)
             continue
         failed = found.failed or state.failed

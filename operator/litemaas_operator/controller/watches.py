@@ -10,6 +10,8 @@ the operator. These watches send the selector in the request instead:
 - Secrets without a selector (users' Secrets carry no label of ours), but only in namespaces
   where some CR reads a Secret (``spec.secrets.*``, the external database's Secret), started
   when the first reader appears there and stopped when the last one goes;
+- the instances' pods (``MANAGED_SELECTOR``), for one thing: a pod getting stuck wakes its
+  instance (``relevance.pod_signal``); only fingerprints are kept;
 - the cluster-scoped objects a reconcile reads: OAuthClients (few per cluster), and by name
   (``fieldSelector=metadata.name=...``) the three role Groups and the ingress config.
 
@@ -39,6 +41,7 @@ from .cache import Caches, Scope, Store, key_of, version_of
 from .gather import served_groups
 from .kube import KINDS, ApiError, Kube, connect
 from .registry import Registry
+from .relevance import wakes
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +50,10 @@ INSTANCE_LABEL = "app.kubernetes.io/instance"
 # Every kind the operator creates in a CR's namespace, watched with MANAGED_SELECTOR.
 # Jobs too: the backup, restore and prune Jobs wake their instance when they finish.
 CHILD_KINDS: tuple[str, ...] = tuple(dict.fromkeys((*NAMESPACED_KINDS, "Job")))
+# The instances' pods (MANAGED_SELECTOR), kept as fingerprints only: a pod that gets stuck
+# (an image that cannot be pulled, no node that fits) wakes its instance, which no change of
+# its workload would (relevance.pod_signal); the status then lists the pods from the API.
+POD_KIND = "Pod"
 # Watched without a selector, in namespaces of CRs that read one.
 REFERENCED_KIND = "Secret"
 # The backup and restore CRs (users' objects: no selector) in the watched namespaces, for the
@@ -60,7 +67,7 @@ CLUSTER_WATCHES: tuple[tuple[str, str | None], ...] = (
 )
 # What these watches need ``list`` and ``watch`` on (the RBAC test reads it).
 WATCHED_KINDS: frozenset[str] = frozenset(
-    {*CHILD_KINDS, REFERENCED_KIND, *DAY2_KINDS, *(kind for kind, _ in CLUSTER_WATCHES)}
+    {*CHILD_KINDS, POD_KIND, REFERENCED_KIND, *DAY2_KINDS, *(k for k, _ in CLUSTER_WATCHES)}
 )
 # Served by every cluster; other groups (Routes) are checked before they are watched.
 CORE_APIS = frozenset({"v1", "apps/v1", "networking.k8s.io/v1"})
@@ -260,13 +267,15 @@ class ListWatch:
                 if event.get("type") == "BOOKMARK":
                     continue
                 key = key_of(raw)
+                before = self.objects.fingerprint(key)
                 if event.get("type") == "DELETED":
                     changed = self.objects.delete(key, version_of(raw))
+                    changed = changed and wakes(self.kind, before, None)
                 else:
                     # Unchanged: the echo of a write of ours that the store already holds.
                     # Changed in nothing a reconcile reads (a condition's timestamp): no wake.
-                    before = self.objects.fingerprint(key)
-                    changed = self.objects.put(raw) and self.objects.fingerprint(key) != before
+                    stored = self.objects.put(raw)
+                    changed = stored and wakes(self.kind, before, self.objects.fingerprint(key))
                 if changed and self.caches is not None:
                     self.caches.notify(self.kind, key, version_of(raw), partial(self.handler, obj))
                 elif changed:
@@ -298,6 +307,8 @@ class Watches:
         for kind in CHILD_KINDS:
             for namespace in self.namespaces:
                 self._spawn(("child", kind, namespace), MANAGED_SELECTOR, self.poke_owner)
+        for namespace in self.namespaces:
+            self._spawn(("pods", POD_KIND, namespace), MANAGED_SELECTOR, self.poke_owner)
         for kind in DAY2_KINDS:
             for namespace in self.namespaces:
                 self._spawn(("day2", kind, namespace), None, self.poke_named)
@@ -360,6 +371,8 @@ class Watches:
     def _store(self, role: str, kind: str, selector: str | None) -> Store:
         if role == "referenced":
             return self._referenced_store()
+        if role == "pods":  # fingerprints only: listing pods still asks the API server
+            return self.caches.store(kind, "v1", selector_labels(selector), wanted=set())
         return self.caches.store(kind, KINDS[kind].api_version, selector_labels(selector))
 
     def _spawn(

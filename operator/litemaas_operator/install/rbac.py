@@ -60,8 +60,9 @@ def namespaced_rules() -> list[dict[str, Any]]:
         # Jobs carry an ownerReference (blockOwnerDeletion) to their backup or restore.
         rule(GROUP, [f"{p}/finalizers" for p in DAY2_PLURALS], ["update"]),
         # Pods, read only (never a write verb): a finished backup pod's termination message
-        # holds the dump sizes; a stuck pod's status says why a component is not ready.
-        rule("", ["pods"], ["get", "list"]),
+        # holds the dump sizes; a stuck pod's status says why a component is not ready (and
+        # the watch on the instances' pods wakes a reconcile when one gets stuck).
+        rule("", ["pods"], ["get", "list", "watch"]),
     ]
 
 
