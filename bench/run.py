@@ -128,6 +128,17 @@ def reconcile_count(op: OperatorProcess) -> float:
     return total
 
 
+def reconcile_causes(op: OperatorProcess) -> dict[str, float]:
+    """litemaas_operator_reconcile_causes_total by cause (change, requeue, retry, resync)."""
+    out: dict[str, float] = {}
+    for line in op.metrics().splitlines():
+        if line.startswith("litemaas_operator_reconcile_causes_total{"):
+            cause = re.search(r'cause="([^"]*)"', line)
+            if cause:
+                out[cause.group(1)] = float(line.rsplit(" ", 1)[1])
+    return out
+
+
 def apiserver_requests(cp: Any, resources: set[str]) -> dict[str, float]:
     """apiserver_request_total summed by verb over ``resources`` (all clients)."""
     text = cp.kubectl("get", "--raw", "/metrics").stdout
@@ -336,6 +347,10 @@ def run_operator(n: int, work: Path, resync: float, timeout: float) -> dict[str,
 
         wait(all_ready, timeout, f"{n} CRs Ready")
         reconciles_to_ready = reconcile_count(op)
+        # The periodic resyncs (every --resync-seconds, short here to measure them) run while
+        # pods start; what settling a CR takes is the rest.
+        causes_to_ready = reconcile_causes(op)
+        settling_to_ready = sum(v for c, v in causes_to_ready.items() if c != "resync")
         ready_s = max(ready_at.values())
         log(f"operator: {n} CRs Ready after {ready_s:.1f}s")
 
@@ -396,6 +411,8 @@ def run_operator(n: int, work: Path, resync: float, timeout: float) -> dict[str,
             "reconciles_until_settled": int(reconciles_creating),
             "reconciles_per_cr_until_settled": round(reconciles_creating / n, 2),
             "reconciles_per_cr_until_all_ready": round(reconciles_to_ready / n, 2),
+            "reconcile_causes_until_all_ready": causes_to_ready,
+            "reconciles_per_cr_until_all_ready_without_resyncs": round(settling_to_ready / n, 2),
             "creation_requests": creating,
             "creation_requests_per_cr": {v: round(c / n, 2) for v, c in creating.items()},
             "creation_group_writes": audit.by_verb(group_writes),
@@ -463,7 +480,7 @@ def table(results: list[dict[str, Any]]) -> str:
     lines = [
         "| CRs | kubectl apply: all children | operator: all children | ratio | kubectl: "
         "workloads ready | operator: Ready (median / last) | "
-        "reconciles/CR to all Ready, to settle |",
+        "reconciles/CR to all Ready (without resyncs), to settle |",
         "|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
@@ -472,7 +489,8 @@ def table(results: list[dict[str, Any]]) -> str:
             f"| {r['crs']} | {b['children_exist_s']:.2f} s | {o['children_exist_s']:.2f} s | "
             f"{r['ratio_children']:.2f}x | {b['ready_s']:.2f} s | "
             f"{o['ready_median_s']:.2f} / {o['ready_s']:.2f} s | "
-            f"{o['reconciles_per_cr_until_all_ready']:g}, "
+            f"{o['reconciles_per_cr_until_all_ready']:g} "
+            f"({o['reconciles_per_cr_until_all_ready_without_resyncs']:g}), "
             f"{o['reconciles_per_cr_until_settled']:g} |"
         )
     lines += [
@@ -515,14 +533,15 @@ def targets(results: list[dict[str, Any]]) -> list[str]:
     for r in results:
         o, n = r["operator"], r["crs"]
         cpu_per_cr = o["cpu_s_creation"] / n
-        reconciles = o["reconciles_per_cr_until_all_ready"]
+        reconciles = o["reconciles_per_cr_until_all_ready_without_resyncs"]
         parts = [
             f"steady resync writes {o['steady_writes']} and reads "
             f"{o['steady_reconcile_reads']} ({mark(not o['steady_writes'])}, "
             f"{mark(not o['steady_reconcile_reads'])}; target 0)",
             f"children within {r['ratio_children']:.2f}x of kubectl "
             f"({mark(r['ratio_children'] <= 1.1)}, target 1.1x)",
-            f"reconciles/CR to Ready {reconciles:g} ({mark(reconciles <= 4)}, target 4)",
+            f"reconciles/CR to Ready {reconciles:g} besides resyncs ({mark(reconciles <= 4)}, "
+            f"target 4; {o['reconciles_per_cr_until_all_ready']:g} counting resyncs)",
             f"Group writes {o['creation_group_writes_per_cr']:g}/CR, conflicts "
             f"{o['creation_group_conflicts_per_cr']:g}/CR "
             f"({mark(o['creation_group_conflicts_per_cr'] <= 1)}, target 1)",

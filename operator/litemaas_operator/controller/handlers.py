@@ -60,8 +60,8 @@ RUNTIME = Runtime()
 
 async def _wait(
     trigger: asyncio.Event, stopped: Any, timeout: float, *, wake_on_trigger: bool = True
-) -> None:
-    """Sleep until poked, stopped, or ``timeout`` seconds pass.
+) -> bool:
+    """Sleep until poked, stopped, or ``timeout`` seconds pass; whether it was poked.
 
     Kopf's ``stopped.wait()`` promise must not be raced and cancelled (its inner waiter is not
     cancelled with it, and awaiting it then blocks forever), so the stop flag is polled each
@@ -71,13 +71,23 @@ async def _wait(
     while not stopped and not (wake_on_trigger and trigger.is_set()):
         remaining = deadline - time.monotonic()
         if remaining <= 0:
-            return
+            return False
         step = min(remaining, 1.0)
         with contextlib.suppress(TimeoutError):
             if wake_on_trigger:
                 await asyncio.wait_for(trigger.wait(), timeout=step)
             else:
                 await asyncio.sleep(step)
+    return wake_on_trigger and trigger.is_set()
+
+
+def _cause(poked: bool, failed: bool, delay: float) -> str:
+    """What starts the next reconcile (metrics.RECONCILE_CAUSES)."""
+    if poked:
+        return "change"
+    if failed:
+        return "retry"
+    return "requeue" if delay < RUNTIME.resync_seconds else "resync"
 
 
 # The loop notices the stop flag within a second; a reconcile in flight gets 5 s to finish
@@ -93,6 +103,7 @@ async def reconcile_loop(
     backoff = 1.0
     failures = 0
     was_ready = False
+    cause = "change"  # the first: the CR appeared, or this process started
     try:
         while not stopped:
             delay = RUNTIME.resync_seconds
@@ -103,6 +114,7 @@ async def reconcile_loop(
                     # Cleared once a slot is ours: events that came while queueing for it are
                     # covered by this reconcile and must not cause another.
                     trigger.clear()
+                    metrics.RECONCILE_CAUSES.labels(cause=cause).inc()
                     outcome = await RUNTIME.reconciler.reconcile(copy.deepcopy(dict(body)))
                 metrics.RECONCILES.labels(result="success").inc()
                 if outcome.applied or outcome.pruned:
@@ -134,8 +146,9 @@ async def reconcile_loop(
             metrics.INSTANCE_METRICS.reconciled(key, not failed, delay)
             # After a failure the backoff is served in full: child events must not turn a
             # failing CR into a hot loop.
-            await _wait(trigger, stopped, delay, wake_on_trigger=not failed)
+            poked = await _wait(trigger, stopped, delay, wake_on_trigger=not failed)
             await asyncio.sleep(DEBOUNCE_SECONDS)  # coalesce a burst of child events
+            cause = _cause(poked, failed, delay)
     finally:
         metrics.INSTANCES.dec()
         metrics.INSTANCE_METRICS.forget(key)

@@ -35,6 +35,14 @@ from ..render.names import Names
 RECONCILES = Counter(
     "litemaas_operator_reconciles", "Reconciles of LiteMaaS resources, by result", ["result"]
 )
+# What started each reconcile: "change" (the CR appeared or changed, a child or a referenced
+# Secret changed, a pod got stuck), "requeue" (something was due: a backup, a deadline),
+# "retry" (after a failure) or "resync" (the periodic safety net, --resync-seconds).
+RECONCILE_CAUSES = Counter(
+    "litemaas_operator_reconcile_causes",
+    "Reconciles of LiteMaaS resources, by what started them",
+    ["cause"],
+)
 RECONCILE_SECONDS = Histogram(
     "litemaas_operator_reconcile_duration_seconds",
     "Time one reconcile takes",
