@@ -208,6 +208,18 @@ def test_only_changes_a_reconcile_reads_change_the_fingerprint() -> None:
     )
     drifted = {**deployment, "spec": {"replicas": 3}}
     assert fingerprint("Deployment", drifted) != base
+    # A rollout's steps before its pods are ready (replicas counted, then updated, the
+    # generation observed) leave the verdict "0/1 ready, progressing" as it was: no wake.
+    counted = {**deployment, "status": {"observedGeneration": 1, "replicas": 1}}
+    updated = {**deployment, "status": {**counted["status"], "updatedReplicas": 1}}
+    assert fingerprint("Deployment", counted) == fingerprint("Deployment", updated) == base
+    done = {**updated, "status": {**updated["status"], "readyReplicas": 1, "availableReplicas": 1}}
+    assert fingerprint("Deployment", done) != base  # ready: the news
+    # Scaled to 0 for a restore: each pod that goes is read (backup_state.writers_down).
+    stopping = {**deployment, "spec": {"replicas": 0}}
+    one_left = {**stopping, "status": {"observedGeneration": 1, "replicas": 1}}
+    none_left = {**stopping, "status": {"observedGeneration": 1, "replicas": 0}}
+    assert fingerprint("Deployment", one_left) != fingerprint("Deployment", none_left)
     route = {"metadata": {"name": "r"}, "spec": {"host": "h"}}
     routed = {**route, "status": {"ingress": [{"host": "h"}]}}
     assert fingerprint("Route", routed) == fingerprint("Route", route)

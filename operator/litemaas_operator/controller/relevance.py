@@ -15,19 +15,9 @@ import hashlib
 import json
 from typing import Any
 
+from .observe import workload_state
 from .stuck import UNSCHEDULABLE, WAITING_REASONS
 
-# Status fields of workloads that observe.py, stuck.py and backup_state.py read.
-WORKLOAD_STATUS = (
-    "replicas",
-    "readyReplicas",
-    "availableReplicas",
-    "updatedReplicas",
-    "terminatingReplicas",
-    "observedGeneration",
-    "currentRevision",
-    "updateRevision",
-)
 # Kinds whose status nobody reads (hosts come from a Route's spec, set by the router).
 STATUS_UNREAD = frozenset({"Route", "Service", "Ingress", "ServiceAccount", "ConfigMap", "Secret"})
 METADATA_READ = (
@@ -41,17 +31,45 @@ METADATA_READ = (
 )
 
 
-def read_status(kind: str, status: dict[str, Any]) -> Any:
-    """The part of ``status`` a reconcile reads."""
+def read_status(kind: str, obj: dict[str, Any]) -> Any:
+    """The part of ``obj``'s status a reconcile reads."""
+    status = obj.get("status") or {}
     if kind in STATUS_UNREAD:
         return None
     if kind in ("Deployment", "StatefulSet"):
-        stuck = any(
-            c.get("type") == "Progressing" and c.get("reason") == "ProgressDeadlineExceeded"
-            for c in status.get("conditions") or []
-        )
-        return {**{k: status.get(k) for k in WORKLOAD_STATUS}, "deadlineExceeded": stuck}
+        return workload_signal(kind, obj)
     return status  # PVCs (binding, resizing), Jobs: all of it
+
+
+def workload_signal(kind: str, obj: dict[str, Any]) -> Any:
+    """What a reconcile makes of a Deployment's or StatefulSet's status.
+
+    Its verdict (``observe.workload_state``: ready or not, the reason and the ``n/m ready``
+    message, stalled or not), which is all that the status, upgrades and stuck pods use; and,
+    while it is scaled to 0 (a restore stopping the writers), the pods it still has. A rollout
+    moves through several statuses (replicas counted, then updated, then ready) that leave the
+    verdict as it was: those wake nobody.
+    """
+    state = workload_state(obj, kind)
+    read: dict[str, Any] = {
+        "state": [
+            state.ready,
+            state.reason,
+            state.message,
+            state.replicas,
+            state.ready_replicas,
+            state.failed,
+        ]
+    }
+    if int((obj.get("spec") or {}).get("replicas", 1)) == 0:
+        status = obj.get("status") or {}
+        # backup_state.writers_down: no pod left, the scale-down observed
+        read["left"] = [
+            status.get("replicas"),
+            status.get("terminatingReplicas"),
+            status.get("observedGeneration"),
+        ]
+    return read
 
 
 def pod_signal(pod: dict[str, Any]) -> Any:
@@ -95,7 +113,7 @@ def fingerprint(kind: str, obj: dict[str, Any]) -> bytes:
     read = {
         **{k: v for k, v in obj.items() if k not in ("metadata", "status")},
         "metadata": {k: meta.get(k) for k in METADATA_READ},
-        "status": read_status(kind, obj.get("status") or {}),
+        "status": read_status(kind, obj),
     }
     return _digest(read)
 
