@@ -48,6 +48,7 @@ from kubernetes import client, config  # noqa: E402
 import audit  # noqa: E402
 import cluster as bench_cluster  # noqa: E402
 from harness import config as harness_config  # noqa: E402
+from harness.control_plane import HarnessError  # noqa: E402
 from litemaas_operator import cli, credentials  # noqa: E402
 from litemaas_operator.controller.kube import KINDS  # noqa: E402
 from support.crs import CRD_FILE, GROUP, PLURAL, VERSION, sample  # noqa: E402
@@ -189,20 +190,24 @@ def setup_cluster(name: str, work: Path, namespaces: list[str]) -> tuple[Any, cl
     # The three CRDs every install path ships (LiteMaaS, LiteMaaSBackup, LiteMaaSRestore).
     for crd in sorted(CRD_FILE.parent.glob("*.yaml")):
         cp.kubectl("apply", "--server-side", "-f", str(crd))
-    # `kubectl wait` fails at once when the CRD has no conditions yet; poll instead.
-    wait(
-        lambda: (
-            "True"
-            in cp.kubectl(
-                "get",
-                "crd/litemaases.litemaas.io",
-                "-o",
-                "jsonpath={.status.conditions[?(@.type=='Established')].status}",
-            ).stdout
-        ),
-        60,
-        "the LiteMaaS CRD established",
-    )
+
+    def established() -> bool:
+        # `kubectl wait` fails at once when the CRD has no conditions yet, and so does this
+        # jsonpath: poll, taking that for "not yet".
+        try:
+            return (
+                "True"
+                in cp.kubectl(
+                    "get",
+                    "crd/litemaases.litemaas.io",
+                    "-o",
+                    "jsonpath={.status.conditions[?(@.type=='Established')].status}",
+                ).stdout
+            )
+        except HarnessError:
+            return False
+
+    wait(established, 60, "the LiteMaaS CRD established")
     docs = [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": n}} for n in namespaces]
     cp.kubectl("apply", "-f", "-", input=yaml.safe_dump_all(docs))
     api = config.new_client_from_config(config_file=str(cp.kubeconfig))

@@ -8,6 +8,7 @@ PostgreSQL StatefulSet) is as it was, so no new ReplicaSet or pod revision exist
 
 from __future__ import annotations
 
+import concurrent.futures
 import time
 from pathlib import Path
 from typing import Any
@@ -255,9 +256,9 @@ def test_an_upgrade_backs_up_then_rolls_the_backend_then_litellm(
     assert crs.get()["status"]["version"] == "0.5.0"
     assert_held_while_pending(crs, before, name)
 
-    finish_backup(crs, name, "Completed")
     # Snapshots until done, the CR read first: a status.version of 0.5.1 must then be backed
-    # by every Deployment read after it.
+    # by every Deployment read after it. Taken from before the backup completes, beside it:
+    # the backend may have rolled (kwok starts pods at once) before finish_backup returns.
     snapshots: list[dict[str, Any]] = []
 
     def snapshot() -> bool:
@@ -274,7 +275,10 @@ def test_an_upgrade_backs_up_then_rolls_the_backend_then_litellm(
         )
         return cr["status"].get("version") == "0.5.1"
 
-    wait_until(snapshot, 120, 0.1, what="status.version 0.5.1")
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        sampler = pool.submit(wait_until, snapshot, 120, 0.05, what="status.version 0.5.1")
+        finish_backup(crs, name, "Completed")
+        sampler.result()
     crs.wait_ready(timeout=60)
     for snap in snapshots:
         if snap["litellm"] == NEW_LITELLM:  # LiteLLM only after the backend runs 0.5.1
