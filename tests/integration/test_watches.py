@@ -163,7 +163,7 @@ def test_secrets_are_watched_in_a_namespace_while_a_cr_there_reads_one(
         try:
             watches.start()
             # Nobody reads Secrets yet.
-            assert {key[0] for key in watches.tasks} == {"child", "day2", "cluster"}
+            assert {key[0] for key in watches.tasks} == {"child", "pods", "day2", "cluster"}
             registry.reads(cr, {(namespace, "my-jwt")})
             assert ("referenced", "Secret", namespace) in watches.tasks
 
@@ -185,6 +185,59 @@ def test_secrets_are_watched_in_a_namespace_while_a_cr_there_reads_one(
         assert running and all(task.done() for task in running)
 
     asyncio.run(scenario())
+
+
+def test_a_pod_getting_stuck_wakes_its_instance_and_a_pod_starting_normally_does_not(
+    cluster: Any, namespace: str
+):
+    async def scenario() -> None:
+        kube = await watch_client(str(cluster.kubeconfig))
+        registry = Registry()
+        caches = Caches()
+        watches = Watches(kube, registry, (namespace,), caches)
+        woken = registry.trigger((namespace, "litemaas"))
+        try:
+            watches.start()
+            await _until(lambda: caches.watching("Pod", namespace), 10, "the pods listed")
+            woken.clear()
+            # Scheduled and started by the harness's node: news for its Deployment, not here.
+            await kube.create(_pod(namespace, "starts", {}))
+            path = f"/api/v1/namespaces/{namespace}/pods/starts"
+            for _ in range(150):
+                pod = await kube.request("GET", path)
+                if (pod.get("status") or {}).get("phase") == "Running":
+                    break
+                await asyncio.sleep(0.2)
+            else:
+                raise TimeoutError("pod starts not Running within 30 s")
+            await asyncio.sleep(1)
+            assert not woken.is_set(), "a pod that started normally woke its instance"
+            # No node has this label: the scheduler says Unschedulable, which only the pod shows.
+            await kube.create(_pod(namespace, "stuck", {"litemaas.io/no-such-node": "x"}))
+            await _until(woken.is_set, 30, "the instance woken by its stuck pod")
+            # Only fingerprints are kept: the pods themselves are still listed from the API.
+            assert not isinstance(caches.list("Pod", namespace, None), list)
+        finally:
+            await watches.stop()
+            await kube.close()
+
+    asyncio.run(scenario())
+
+
+def _pod(namespace: str, name: str, node_selector: dict[str, str]) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {
+            "name": name,
+            "namespace": namespace,
+            "labels": {**MANAGED, "app.kubernetes.io/instance": "litemaas"},
+        },
+        "spec": {
+            "containers": [{"name": "c", "image": "registry.example/c:1"}],
+            "nodeSelector": node_selector,
+        },
+    }
 
 
 def _secret(namespace: str, name: str) -> dict[str, Any]:
