@@ -312,8 +312,14 @@ def run_baseline(n: int, work: Path, parallelism: int, timeout: float) -> dict[s
         cp.stop()
 
 
-def run_operator(n: int, work: Path, resync: float, timeout: float) -> dict[str, Any]:
-    """The operator reconciling N CRs created at once."""
+def run_operator(
+    n: int, work: Path, resync: float, timeout: float, creation_resync: float | None = None
+) -> dict[str, Any]:
+    """The operator reconciling N CRs created at once.
+
+    ``creation_resync``: the operator's resync period while the CRs are created (default:
+    ``resync``); the steady-state phase then runs a second process with ``resync``.
+    """
     namespaces = [f"op-{n}-{i}" for i in range(n)]
     cp, api = setup_cluster(f"bench-op-{n}-{os.getpid()}", work / f"op-{n}", namespaces)
     op: OperatorProcess | None = None
@@ -324,7 +330,7 @@ def run_operator(n: int, work: Path, resync: float, timeout: float) -> dict[str,
         keys: set[tuple[str, str | None, str]] = set()
         for ns in namespaces:
             keys |= child_keys(baseline_manifests(ns))
-        op = OperatorProcess(kubeconfig, [], resync_seconds=resync).start()
+        op = OperatorProcess(kubeconfig, [], resync_seconds=creation_resync or resync).start()
         assert op.proc is not None
         pid = op.proc.pid
         time.sleep(2)  # let Kopf's watches settle: start-up is not part of the figures
@@ -362,14 +368,30 @@ def run_operator(n: int, work: Path, resync: float, timeout: float) -> dict[str,
         # Settled: no write of the operator for a few seconds (audit log). Not "no reconcile":
         # with many CRs some resync is always running, and the bench would never move on.
         writes = audit.WriteFollower(bench_cluster.audit_log(cp), bench_cluster.OPERATOR_USER)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            time.sleep(0.5)
-            if time.time() - writes.last_write() >= 3:
-                break
-        settled_wall = time.time()
-        settled = proc_stats(pid)
+
+        def quiet() -> None:
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:
+                time.sleep(0.5)
+                if time.time() - writes.last_write() >= 3:
+                    break
+
+        quiet()
+        settled_wall = steady_start_wall = time.time()
+        settled = steady_base = proc_stats(pid)
         last = reconciles_creating = reconcile_count(op)
+        if creation_resync is not None and creation_resync != resync:
+            # Resyncs every few seconds for the steady phase: a second process, measured from
+            # when its own start (every CR reconciled once) is over.
+            op.stop()
+            op = OperatorProcess(kubeconfig, [], resync_seconds=resync).start()
+            assert op.proc is not None
+            pid = op.proc.pid
+            wait(lambda: reconcile_count(op) >= n, timeout, "the second process's reconciles")
+            quiet()
+            steady_start_wall = time.time()
+            steady_base = proc_stats(pid)
+            last = reconcile_count(op)
 
         # Steady state: two resync periods, in which every CR resyncs about twice.
         operator_resources = {k.plural for k in KINDS.values()}
@@ -389,7 +411,7 @@ def run_operator(n: int, work: Path, resync: float, timeout: float) -> dict[str,
             r for r in creating_window if r.resource == "groups" and r.verb in audit.WRITES
         ]
         group_conflicts = sum(r.code == 409 for r in group_writes)
-        steady_window = audit.between(requests, settled_wall, steady_end_wall)
+        steady_window = audit.between(requests, steady_start_wall, steady_end_wall)
         steady_counts = audit.by_verb(steady_window)
         # Reads a reconcile made (resource GETs and LISTs), apart from the watches' own lists
         # (the relist safety net) and discovery (/apis, OAuth metadata: per process).
@@ -423,7 +445,8 @@ def run_operator(n: int, work: Path, resync: float, timeout: float) -> dict[str,
             "creation_group_writes": audit.by_verb(group_writes),
             "creation_group_writes_per_cr": round(len(group_writes) / n, 2),
             "creation_group_conflicts_per_cr": round(group_conflicts / n, 2),
-            "steady_window_s": round(steady_end_wall - settled_wall, 1),
+            "steady_window_s": round(steady_end_wall - steady_start_wall, 1),
+            "creation_resync_seconds": creation_resync or resync,
             "steady_reconciles": int(reconciles_steady),
             "steady_requests": steady_counts,
             "steady_requests_per_reconcile": per_reconcile,
@@ -441,9 +464,9 @@ def run_operator(n: int, work: Path, resync: float, timeout: float) -> dict[str,
             "rss_mib_idle": round(idle["rss_mib"], 1),
             "rss_mib_ready": round(settled["rss_mib"], 1),
             "rss_mib_steady": round(steady["rss_mib"], 1),
-            "peak_rss_mib": round(steady["peak_rss_mib"], 1),
+            "peak_rss_mib": round(max(settled["peak_rss_mib"], steady["peak_rss_mib"]), 1),
             "cpu_s_creation": round(settled["cpu_s"] - idle["cpu_s"], 2),
-            "cpu_s_steady_window": round(steady["cpu_s"] - settled["cpu_s"], 2),
+            "cpu_s_steady_window": round(steady["cpu_s"] - steady_base["cpu_s"], 2),
             "cpu_s_total": round(steady["cpu_s"], 2),
         }
         if n == 1:
@@ -565,6 +588,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, required=True, help="write results here")
     parser.add_argument("--counts", default="1,10,100", help="CR counts, comma-separated")
     parser.add_argument("--resync-seconds", type=float, default=10.0)
+    parser.add_argument(
+        "--creation-resync-seconds",
+        type=float,
+        help="the operator's resync while CRs are created (default: --resync-seconds; e.g. "
+        "300, the operator's default); a second process then measures the steady state",
+    )
     parser.add_argument("--kubectl-parallelism", type=int, default=8)
     parser.add_argument(
         "--timeout", type=float, help="per phase, seconds (default: 240 + 3 per CR)"
@@ -581,7 +610,9 @@ def main(argv: list[str] | None = None) -> int:
             log(f"{n} CRs: baseline (kubectl apply --server-side)")
             baseline = run_baseline(n, work, args.kubectl_parallelism, timeout)
             log(f"{n} CRs: kubectl children in {baseline['children_exist_s']}s; operator")
-            operator = run_operator(n, work, args.resync_seconds, timeout)
+            operator = run_operator(
+                n, work, args.resync_seconds, timeout, args.creation_resync_seconds
+            )
             results.append(
                 {
                     "crs": n,
