@@ -11,6 +11,7 @@ status shows.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from typing import Any
@@ -50,17 +51,7 @@ def workload_signal(kind: str, obj: dict[str, Any]) -> Any:
     moves through several statuses (replicas counted, then updated, then ready) that leave the
     verdict as it was: those wake nobody.
     """
-    state = workload_state(obj, kind)
-    read: dict[str, Any] = {
-        "state": [
-            state.ready,
-            state.reason,
-            state.message,
-            state.replicas,
-            state.ready_replicas,
-            state.failed,
-        ]
-    }
+    read: dict[str, Any] = {"state": dataclasses.astuple(workload_state(obj, kind))}
     if int((obj.get("spec") or {}).get("replicas", 1)) == 0:
         status = obj.get("status") or {}
         # backup_state.writers_down: no pod left, the scale-down observed
