@@ -18,10 +18,8 @@ from __future__ import annotations
 import copy
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
-
-from kubernetes.utils.quantity import parse_quantity
 
 from .render.endpoints import Problem
 from .render.names import Names
@@ -41,9 +39,29 @@ EXPANSION_FAILED = "VolumeExpansionFailed"
 REFUSALS = (SHRINK_REFUSED, UNSUPPORTED, CLASS_CHANGE_REFUSED, EXPANSION_FAILED)
 
 
+# A Kubernetes quantity's suffixes (apimachinery's resource.Quantity): binary, then decimal.
+BINARY_SUFFIXES = {"Ki": 1, "Mi": 2, "Gi": 3, "Ti": 4, "Pi": 5, "Ei": 6}
+DECIMAL_SUFFIXES = {"n": -3, "u": -2, "m": -1, "k": 1, "M": 2, "G": 3, "T": 4, "P": 5, "E": 6}
+
+
 def quantity(value: str | int) -> Decimal:
-    """A Kubernetes quantity by value, so ``10Gi`` and ``10240Mi`` compare equal."""
-    return Decimal(parse_quantity(value))
+    """A Kubernetes quantity by value, so ``10Gi`` and ``10240Mi`` compare equal.
+
+    Raises ValueError for what is not one (the CRD's pattern has refused those already).
+    """
+    text = str(value).strip()
+    base, power, number = 1, 0, text
+    if text[-2:] in BINARY_SUFFIXES:
+        base, power, number = 1024, BINARY_SUFFIXES[text[-2:]], text[:-2]
+    elif text[-1:] in DECIMAL_SUFFIXES:
+        base, power, number = 1000, DECIMAL_SUFFIXES[text[-1:]], text[:-1]
+    try:
+        parsed = Decimal(number)
+    except InvalidOperation as err:
+        raise ValueError(f"not a quantity: {value!r}") from err
+    if not parsed.is_finite():
+        raise ValueError(f"not a quantity: {value!r}")
+    return parsed * Decimal(base) ** power
 
 
 @dataclass(frozen=True)

@@ -339,3 +339,13 @@ def test_a_component_growing_a_volume_is_not_ready_until_done():
     assert (folded["database"].ready, folded["database"].reason) == (False, EXPANDING)
     assert folded["database"].ready_replicas == 1
     assert Resize().fold({"database": READY}) == {"database": READY}
+
+
+def test_quantities_read_as_the_kubernetes_package_reads_them() -> None:
+    from kubernetes.utils.quantity import parse_quantity
+
+    for text in ("1", "10Gi", "10240Mi", "1.5Gi", "500M", "2T", "100m", "1e3", "0.5Ki", "7E", "1k"):
+        assert quantity(text) == parse_quantity(text), text
+    for bad in ("", "Gi", "ten", "1Xi", "NaN"):
+        with pytest.raises(ValueError):
+            quantity(bad)

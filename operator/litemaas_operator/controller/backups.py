@@ -89,6 +89,7 @@ class BackupController:
     requeue_after: float | None = None
     error: str | None = None  # a write the API server refused (RBAC, admission): for a person
     volume_bound: bool = False  # the backup volume is Bound (else no Job ever wrote to it)
+    unfinished: bool = False  # a backup or restore not done yet, or one being deleted
 
     @property
     def embedded(self) -> bool:
@@ -98,6 +99,12 @@ class BackupController:
     def in_use(self) -> bool:
         """Whether this instance uses backups at all (and so has a backup volume)."""
         return bool(self.spec.backup.schedule or self.backups or self.restores)
+
+    @property
+    def quiet(self) -> bool:
+        """Whether no backup or restore is under way, held, or refused: ``act`` would start
+        nothing because of a child's status (what is due on a schedule comes as a requeue)."""
+        return not self.unfinished and self.stop is None and self.error is None
 
     # ---- reading -----------------------------------------------------------------------
 
@@ -124,6 +131,7 @@ class BackupController:
             if (o.get("status") or {}).get("phase") not in TERMINAL
             or o["metadata"].get("deletionTimestamp")
         ]
+        self.unfinished = bool(unfinished)
         if unfinished:
             selector = JOB_SELECTOR.format(name=instance.name)
             jobs = await kube.list("Job", instance.namespace, selector)
@@ -585,24 +593,44 @@ class BackupController:
 
     def decorate(self, status: Obj, previous: Mapping[str, Any] | None) -> None:
         """Add ``status.backup`` and the BackupReady and Restoring conditions to ``status``."""
+        self.report().decorate(status, previous, int(self.body["metadata"].get("generation") or 0))
+
+    def report(self) -> BackupReport:
+        """What the status says of backups and restores, as this reconcile found them."""
         if not self.available:
-            return
-        previous = previous or {}
-        before = {c.get("type"): c for c in previous.get("conditions") or []}
-        generation = int(self.body["metadata"].get("generation") or 0)
+            return BackupReport(available=False)
         views = [state.Backup.of(b) for b in self.backups]
-        scheduled = bool(self.spec.backup.schedule)
-        ready = state.backup_condition(views, scheduled, self.embedded)
+        ready = state.backup_condition(views, bool(self.spec.backup.schedule), self.embedded)
         if self.error is not None:
             ready = ("False", "BackupError", f"the API server refused a write: {self.error}")
-        extra = [("BackupReady", ready), ("Restoring", state.restoring_condition(self.restores))]
+        return BackupReport(
+            ready=ready,
+            restoring=state.restoring_condition(self.restores),
+            summary=state.summary(views, self.next_due),
+        )
+
+
+@dataclass(frozen=True)
+class BackupReport:
+    """The status' backup parts: small, so that it can be kept between reconciles."""
+
+    available: bool = True  # False: the backup CRDs are not installed (nothing is said)
+    ready: tuple[str, str, str] | None = None  # BackupReady (status, reason, message)
+    restoring: tuple[str, str, str] | None = None  # Restoring
+    summary: Obj | None = None  # status.backup
+
+    def decorate(self, status: Obj, previous: Mapping[str, Any] | None, generation: int) -> None:
+        """Add ``status.backup`` and the BackupReady and Restoring conditions to ``status``."""
+        if not self.available:
+            return
+        before = {c.get("type"): c for c in (previous or {}).get("conditions") or []}
+        extra = [("BackupReady", self.ready), ("Restoring", self.restoring)]
         status["conditions"] = [
             *status.get("conditions", []),
             *(status_condition(t, *v, generation, before) for t, v in extra if v is not None),
         ]
-        summary = state.summary(views, self.next_due)
-        if summary is not None:
-            status["backup"] = summary
+        if self.summary is not None:
+            status["backup"] = self.summary
 
 
 async def release_deleted_backups(kube: Kube, instance: Instance) -> list[str]:

@@ -17,6 +17,8 @@ holds (or older than a deletion it saw) is ignored.
 from __future__ import annotations
 
 import json
+import sys
+import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -102,7 +104,9 @@ def in_scope(scope: Scope, key: Key) -> bool:
 
 
 def compact(obj: Obj, kind: str, api_version: str) -> bytes:
-    """``obj`` without what nobody reads (managedFields, kubectl's last-applied copy), as JSON."""
+    """``obj`` without what nobody reads (managedFields, kubectl's last-applied copy), as
+    compressed JSON: a store holds every child of every instance, read far less often than
+    it is kept (a Deployment's 2 KB of JSON is about 0.6 KB compressed)."""
     meta = dict(obj.get("metadata") or {})
     meta.pop("managedFields", None)
     annotations = meta.get("annotations")
@@ -114,7 +118,12 @@ def compact(obj: Obj, kind: str, api_version: str) -> bytes:
         "apiVersion": obj.get("apiVersion") or api_version,
         "metadata": meta,
     }
-    return json.dumps(slim, separators=(",", ":")).encode()
+    return zlib.compress(json.dumps(slim, separators=(",", ":")).encode(), 1)
+
+
+def expand(data: bytes) -> Obj:
+    """The object ``compact`` kept."""
+    return json.loads(zlib.decompress(data))  # type: ignore[no-any-return]
 
 
 @dataclass
@@ -156,28 +165,35 @@ class Store:
         What the store holds that is newer than the list (a write of ours that finished while
         the list was being read) stays; what the list no longer shows and is not newer goes.
         """
+        seen: set[Key] = set()
+        changed = [key_of(obj) for obj in objects if self.put_listed(obj, seen)]
+        return changed + self.list_done(scope, seen, version)
+
+    def put_listed(self, obj: Obj, seen: set[Key]) -> bool:
+        """One object of a list being read page by page (``list_done`` ends it): stored at
+        once, so that a list of thousands is never held whole; True if stored."""
+        seen.add(key_of(obj))
+        return self.put(obj)
+
+    def list_done(self, scope: Scope, seen: set[Key], version: int | None) -> list[Key]:
+        """A list of ``scope`` at ``version`` showed exactly ``seen``: what it no longer shows
+        and is not newer goes; the keys removed."""
         if scope in self.synced:
             self.relists += 1
-        seen: set[Key] = set()
-        changed: list[Key] = []
-        for obj in objects:
-            key = key_of(obj)
-            seen.add(key)
-            if self.put(obj):
-                changed.append(key)
+        removed: list[Key] = []
         for key, entry in list(self.items.items()):
             if key in seen or not in_scope(scope, key):
                 continue
             if version is not None and entry.version is not None and entry.version > version:
                 continue
             self._remove(key, version)
-            changed.append(key)
+            removed.append(key)
         # Deletions the list has caught up with need no tombstone any more.
         for key, dead in list(self.tombstones.items()):
             if in_scope(scope, key) and (version is None or dead <= version):
                 del self.tombstones[key]
         self.synced.add(scope)
-        return changed
+        return removed
 
     def put(self, obj: Obj) -> bool:
         """Store ``obj`` unless the store already holds it or something newer; True if stored."""
@@ -253,7 +269,9 @@ class Store:
 
     @staticmethod
     def _labels(obj: Obj) -> dict[str, str]:
-        return dict((obj.get("metadata") or {}).get("labels") or {})
+        # Interned: the same few keys and values recur on every child of every instance.
+        labels = (obj.get("metadata") or {}).get("labels") or {}
+        return {sys.intern(k): sys.intern(v) for k, v in labels.items()}
 
     def _index(self, key: Key, entry: Entry) -> None:
         instance = entry.labels.get(INSTANCE_LABEL)
@@ -286,7 +304,7 @@ class Store:
             return None if not self.selector else UNKNOWN
         if entry.data is None:
             return UNKNOWN
-        return json.loads(entry.data)  # type: ignore[no-any-return]
+        return expand(entry.data)
 
     def select(self, namespace: str, selector: str | None) -> list[Obj] | Unknown:
         """Copies of the objects in ``namespace`` ("" for cluster-scoped) matching ``selector``.
@@ -311,7 +329,7 @@ class Store:
                 continue
             if entry.data is None:
                 return UNKNOWN
-            out.append(json.loads(entry.data))
+            out.append(expand(entry.data))
         return out
 
 

@@ -114,9 +114,17 @@ async def reconcile_loop(
                     # Cleared once a slot is ours: events that came while queueing for it are
                     # covered by this reconcile and must not cause another.
                     trigger.clear()
-                    metrics.RECONCILE_CAUSES.labels(cause=cause).inc()
-                    outcome = await RUNTIME.reconciler.reconcile(copy.deepcopy(dict(body)))
-                metrics.RECONCILES.labels(result="success").inc()
+                    # Only a child's status changed, or the pods are due to be looked at again:
+                    # observing may be enough (acted.Acted.observable: not if work is due).
+                    whole = REGISTRY.take(key) or cause not in ("change", "requeue")
+                    snapshot = copy.deepcopy(dict(body))
+                    outcome = None if whole else await RUNTIME.reconciler.observe(snapshot)
+                    if outcome is None:
+                        metrics.RECONCILE_CAUSES.labels(cause=cause).inc()
+                        outcome = await RUNTIME.reconciler.reconcile(snapshot)
+                        metrics.RECONCILES.labels(result="success").inc()
+                    else:
+                        metrics.OBSERVATIONS.inc()
                 if outcome.applied or outcome.pruned:
                     logger.info(
                         "reconciled: applied %s; pruned %s%s",
@@ -138,6 +146,9 @@ async def reconcile_loop(
                     logger.info("resource is gone; its reconcile loop ends")
                     return
                 metrics.RECONCILES.labels(result="error").inc()
+                # What the last whole reconcile found may no longer hold: the next one is whole.
+                if RUNTIME.reconciler is not None:
+                    RUNTIME.reconciler.forget(key)
                 logger.warning("reconcile failed (retrying in %.0fs): %s", backoff, _describe(err))
                 failures += 1
                 await _report_failure(body, err, failures, logger)
@@ -152,6 +163,8 @@ async def reconcile_loop(
     finally:
         metrics.INSTANCES.dec()
         metrics.INSTANCE_METRICS.forget(key)
+        if RUNTIME.reconciler is not None:
+            RUNTIME.reconciler.forget(key)
         if was_ready:
             metrics.READY.dec()
 

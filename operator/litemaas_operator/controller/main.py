@@ -6,18 +6,17 @@ import argparse
 import asyncio
 import io
 import logging
-import os
 import signal
 import sys
 from typing import Any
 
 import kopf
-import kubernetes
 from kopf._core.engines.peering import Identity  # not re-exported by kopf; a NewType of str
 from prometheus_client import start_http_server
 
 from . import handlers, metrics
 from .cache import Caches
+from .connection import credentials
 from .election import Election, Watchdog, lost
 from .kube import Kube, connect
 from .leader import Elector, Timings
@@ -136,7 +135,9 @@ def dump_tasks() -> None:
 async def login(logger: logging.Logger, settings: kopf.OperatorSettings, **kwargs: Any) -> Any:
     """Kopf's session: named after this process and gated on leadership like our client."""
     info = connection_info(logger, settings, **kwargs)
-    return kopf_session(info, _may_write) if info is not None else None
+    assert OPTIONS is not None
+    namespaces = len(OPTIONS.namespaces)
+    return kopf_session(info, _may_write, namespaces) if info is not None else None
 
 
 def _may_write() -> bool:
@@ -147,27 +148,12 @@ def _may_write() -> bool:
 def connection_info(
     logger: logging.Logger, settings: kopf.OperatorSettings, **kwargs: Any
 ) -> kopf.ConnectionInfo | None:
-    """Authenticate Kopf with ``--kubeconfig`` when given, else as Kopf does by default.
+    """The credentials our own clients use (``connection.credentials``), for Kopf too.
 
-    Kopf's default reads $KUBECONFIG through the kubernetes package, which captured the variable
-    at import time; an explicit file must be loaded explicitly.
+    Kopf calls this again when the API server answers 401: a rotated token is read anew.
     """
     assert OPTIONS is not None
-    if not OPTIONS.kubeconfig:
-        return kopf.login_via_client(logger=logger, settings=settings, **kwargs)
-    config = kubernetes.client.Configuration()
-    kubernetes.config.load_kube_config(config_file=OPTIONS.kubeconfig, client_configuration=config)
-    header = config.get_api_key_with_prefix("BearerToken") or ""
-    scheme, _, token = header.rpartition(" ")
-    return kopf.ConnectionInfo(
-        server=config.host,
-        ca_path=config.ssl_ca_cert,
-        insecure=not config.verify_ssl,
-        scheme=scheme or None,
-        token=token or None,
-        certificate_path=config.cert_file,
-        private_key_path=config.key_file,
-    )
+    return credentials(OPTIONS.kubeconfig)
 
 
 @kopf.on.cleanup()
@@ -202,9 +188,6 @@ def run(args: argparse.Namespace) -> int:
         except ValueError as err:
             print(f"litemaas-operator run: leader election: {err}", file=sys.stderr)
             return 2
-    if OPTIONS.kubeconfig:
-        # Kopf's own login reads the standard variable.
-        os.environ["KUBECONFIG"] = OPTIONS.kubeconfig
     kopf.configure(
         verbose=OPTIONS.verbose,
         log_format=kopf.LogFormat.JSON if OPTIONS.log_format == "json" else kopf.LogFormat.FULL,

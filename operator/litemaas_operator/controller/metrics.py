@@ -43,6 +43,19 @@ RECONCILE_CAUSES = Counter(
     "Reconciles of LiteMaaS resources, by what started them",
     ["cause"],
 )
+# A status-only change of a child (a workload became ready, a pod got stuck) is observed: the
+# status is worked out again from the cache, and nothing is rendered or applied.
+OBSERVATIONS = Counter(
+    "litemaas_operator_observations",
+    "Observe-only passes of LiteMaaS resources (status news of a child, nothing to apply)",
+)
+# Children's watch events that woke (or would have woken) a reconcile, by kind and by what
+# changed: "object" (spec, data, metadata, or its status where actions read it) or "status".
+WATCH_WAKES = Counter(
+    "litemaas_operator_watch_wakes",
+    "Changes of children seen by the watches that wake a reconcile or an observe-only pass",
+    ["kind", "change"],
+)
 RECONCILE_SECONDS = Histogram(
     "litemaas_operator_reconcile_duration_seconds",
     "Time one reconcile takes",

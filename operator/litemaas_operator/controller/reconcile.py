@@ -14,11 +14,13 @@ from typing import Any
 from pydantic import ValidationError
 
 from ..api.spec import LiteMaaSSpec
-from ..facts import Instance
+from ..facts import ClusterFacts, Instance
 from ..render import desired_state, monitoring
 from ..render.endpoints import Problem, resolve_auth_mode
 from ..render.names import Names, instance_selector
+from ..upgrade.plan import UpgradePlan
 from . import metrics, observability, refusals, upgrades
+from .acted import Acted, is_quiet
 from .apply import (
     NAMESPACED_KINDS,
     apply_waves,
@@ -30,7 +32,7 @@ from .apply import (
     with_owner,
 )
 from .backups import BackupController
-from .conditions import Observation, compute_status, status_changed
+from .conditions import ComponentState, Observation, compute_status, status_changed
 from .data_keys import fold_rotation, report_rotation
 from .gather import gather, served_groups
 from .groups import sync_groups
@@ -97,14 +99,14 @@ async def list_children(
 
 
 def auth_state(
-    mode: str, live: dict, names: Names, desired: list[dict[str, Any]], problems: list[Problem]
+    mode: str, live: dict, names: Names, oauth_client_rendered: bool, problems: list[Problem]
 ) -> tuple[bool, str, str]:
     """Whether login is wired up, judged from the objects the auth mode needs."""
     auth_problems = [p for p in problems if p.component == "auth"]
     if auth_problems:
         return False, auth_problems[0].reason, auth_problems[0].message
     if mode == "oauthclient":
-        if not any(o["kind"] == "OAuthClient" for o in desired):
+        if not oauth_client_rendered:
             return False, "WaitingForCallbackURL", "the OAuthClient needs the frontend's host"
         return True, "OAuthClientReady", "OAuthClient is configured"
     if mode == "serviceaccount":
@@ -131,6 +133,8 @@ class Reconciler:
         self.kube = kube
         self.registry = registry
         self.progress_deadline_seconds = progress_deadline_seconds  # stuck pods -> Stalled
+        # Per CR, what its last whole reconcile found, for observe-only passes.
+        self.acted: dict[tuple[str, str], Acted] = {}
 
     async def write_status(self, body: dict[str, Any], status: dict[str, Any]) -> bool:
         """Patch the status subresource if anything changed; True if it wrote."""
@@ -262,14 +266,81 @@ class Reconciler:
                 await sync_groups(self.kube, instance, state.groups)
             # A Route the routers refused (a host held elsewhere) serves nothing.
             problems += route_problems(live, names)
-        mode = resolve_auth_mode(spec, gathered.facts) if gathered.facts else "oidc"
-        components = observe(spec, names, live, auth_state(mode, live, names, desired, problems))
+        found = gathered.facts
+        acted = Acted(
+            uid=meta["uid"],
+            generation=generation,
+            served=frozenset(served),
+            platform=found.platform if found else None,
+            mode=resolve_auth_mode(spec, found) if found else "oidc",
+            oauth_client_rendered=any(o["kind"] == "OAuthClient" for o in desired),
+            problems=problems,
+            apply_errors=apply_errors,
+            endpoints=endpoints,
+            upgrade=upgrade,
+            backups=None,
+            # Without the rendered objects: kept per CR, it must stay small.
+            resize=Resize(
+                plan=replace(resize.plan, objects=[]) if resize.plan else None, done=resize.done
+            ),
+        )
+        components = observed(spec, names, live, acted)
         if backups is not None:
             components = await backups.act(live, components)
             outcome.requeue_after = backups.requeue_after
-        components = resize.fold(components)
+            acted.backups = backups.report()
+        rotating = found is not None and found.password_rotation is not None
+        acted.quiet = backups is not None and is_quiet(
+            upgrade, backups, resize, apply_errors, rotating
+        )
+        if outcome.requeue_after is not None:
+            acted.due_at = time.monotonic() + outcome.requeue_after
+        await self._report(body, spec, live, components, upgrade, acted, outcome, found)
+        self.acted[(instance.namespace, instance.name)] = acted
+        return outcome
+
+    async def observe(self, body: dict[str, Any]) -> Outcome | None:
+        """Report a child's status news without rendering or applying, from what the last
+        whole reconcile found (``acted``); None when that is not sound now (a whole reconcile
+        must run instead)."""
+        meta = body["metadata"]
+        instance = Instance(meta["name"], meta["namespace"])
+        acted = self.acted.get((instance.namespace, instance.name))
+        generation = int(meta.get("generation") or 0)
+        if acted is None or not acted.observable(meta.get("uid"), generation, time.monotonic()):
+            return None
+        spec = LiteMaaSSpec.model_validate(body.get("spec") or {})
+        live = await list_children(self.kube, instance, set(acted.served))
+        upgrade = upgrades.replan(acted.upgrade, upgrades.plan_input(body, spec, instance, live))
+        if upgrade is None:  # the plan moved: a whole reconcile acts on it
+            return None
+        outcome = Outcome(requeue_after=acted.due_in(time.monotonic()))
+        components = observed(spec, Names(instance), live, acted)
+        await self._report(body, spec, live, components, upgrade, acted, outcome, None)
+        return outcome
+
+    def forget(self, key: tuple[str, str]) -> None:
+        """Drop what was kept for a CR whose loop ended."""
+        self.acted.pop(key, None)
+
+    async def _report(
+        self,
+        body: dict[str, Any],
+        spec: LiteMaaSSpec,
+        live: dict[tuple[str, str], dict[str, Any]],
+        components: dict[str, ComponentState],
+        upgrade: UpgradePlan,
+        acted: Acted,
+        outcome: Outcome,
+        facts: ClusterFacts | None,
+    ) -> None:
+        """The reporting half: fold in what is under way, explain stuck pods, write the status."""
+        meta = body["metadata"]
+        instance = Instance(meta["name"], meta["namespace"])
+        generation = int(meta.get("generation") or 0)
+        components = acted.resize.fold(components)
         components = upgrades.fold(components, upgrade)
-        components = fold_rotation(components, gathered.facts)
+        components = fold_rotation(components, facts)
         # Why pods are stuck (one pod LIST, only while a component is not ready).
         stuck = await explain_stuck(
             self.kube, instance, live, components, self.progress_deadline_seconds
@@ -278,20 +349,30 @@ class Reconciler:
         obs = Observation(
             generation=generation,
             version=upgrade.running_version,
-            platform=gathered.facts.platform if gathered.facts else None,
+            platform=acted.platform,
             components=components,
-            endpoints=endpoints,
-            problems=problems,
-            apply_errors=apply_errors,
+            endpoints=acted.endpoints,
+            problems=acted.problems,
+            apply_errors=acted.apply_errors,
         )
         status = compute_status(obs, body.get("status"))
-        if backups is not None:
-            backups.decorate(status, body.get("status"))
-        status = await report_resizing(self.kube, body, status, resize)
+        if acted.backups is not None:
+            acted.backups.decorate(status, body.get("status"), generation)
+        status = await report_resizing(self.kube, body, status, acted.resize)
         status = await upgrades.report_upgrade(self.kube, body, status, upgrade)
-        status = report_rotation(status, gathered.facts, generation, body.get("status"))
-        status = observability.report(status, spec, served, body.get("status"))
+        status = report_rotation(status, facts, generation, body.get("status"))
+        status = observability.report(status, spec, set(acted.served), body.get("status"))
         outcome.status_written = await self.write_status(body, status)
         outcome.ready = status["phase"] == "Ready"
-        outcome.problems = problems
-        return outcome
+        outcome.problems = acted.problems
+
+
+def observed(
+    spec: LiteMaaSSpec,
+    names: Names,
+    live: dict[tuple[str, str], dict[str, Any]],
+    acted: Acted,
+) -> dict[str, ComponentState]:
+    """Each component's state as the children show it (login: as the auth mode needs it)."""
+    auth = auth_state(acted.mode, live, names, acted.oauth_client_rendered, acted.problems)
+    return observe(spec, names, live, auth)

@@ -35,21 +35,37 @@ class Registry:
     facts_ttl: float = 30.0
     # What a reconcile reads of each CR besides its status, as last seen by the CR's watch.
     seen: dict[Key, Any] = field(default_factory=dict)
+    # CRs poked for a whole reconcile (not only a child's status news) since their loop woke.
+    whole: set[Key] = field(default_factory=set)
 
     def trigger(self, key: Key) -> asyncio.Event:
         """The event that wakes the reconcile loop of one CR."""
         return self.triggers.setdefault(key, asyncio.Event())
 
-    def poke(self, key: Key) -> None:
-        """Ask for a reconcile of one CR soon (no-op for CRs this process does not run)."""
+    def poke(self, key: Key, *, whole: bool = True) -> None:
+        """Ask for a reconcile of one CR soon (no-op for CRs this process does not run).
+
+        ``whole`` False: only a child's status changed, and observing is enough, unless
+        another poke before the loop wakes asks for the whole reconcile.
+        """
         event = self.triggers.get(key)
         if event is not None:
+            if whole:
+                self.whole.add(key)
             event.set()
+
+    def take(self, key: Key) -> bool:
+        """Whether some poke since the last call asked for a whole reconcile; clears it."""
+        if key in self.whole:
+            self.whole.discard(key)
+            return True
+        return False
 
     def forget(self, key: Key) -> None:
         """Drop everything kept for a CR that is gone."""
         self.triggers.pop(key, None)
         self.seen.pop(key, None)
+        self.whole.discard(key)
         self.reads(key, set())
 
     def cr_changed(self, key: Key, metadata: dict[str, Any]) -> bool:

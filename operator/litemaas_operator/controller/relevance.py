@@ -7,6 +7,11 @@ reconcile: the children's watches compare the *fingerprints* of the old and the 
 poke only when they differ. Spec, data, labels, annotations, owners and deletion always count.
 Pods are watched for one thing only: whether one is stuck (``pod_signal``), which no workload
 status shows.
+
+A fingerprint has two halves, what a reconcile acts on and the status it only reports, so that
+a wake can say which changed: a workload becoming ready, or a pod getting stuck, changes only
+what the CR's status says (``OBSERVED_ONLY``), and needs an observe-only pass, not a render and
+apply (``reconcile.Reconciler.observe``).
 """
 
 from __future__ import annotations
@@ -21,6 +26,24 @@ from .stuck import UNSCHEDULABLE, WAITING_REASONS
 
 # Kinds whose status nobody reads (hosts come from a Route's spec, set by the router).
 STATUS_UNREAD = frozenset({"Route", "Service", "Ingress", "ServiceAccount", "ConfigMap", "Secret"})
+# Kinds whose status, while nothing is under way (``acted.is_quiet``: no upgrade, resize,
+# backup or restore), only the report half of a reconcile reads (observe, stuck pods, the
+# upgrade plan's "rolled out", a claim bound): a change of that status alone is an
+# observe-only wake. A Job's status is always a whole wake (a Job runs only when something is
+# under way).
+OBSERVED_ONLY = frozenset({"Deployment", "StatefulSet", "Pod", "PersistentVolumeClaim"})
+# What Kubernetes' own controllers write on children that nobody here reads or sets: the
+# volume binder's and provisioners' notes on claims, a Deployment's revision number. Left out
+# of fingerprints, so that a claim binding or a Deployment's first rollout wakes nothing by
+# them (the status change that goes with them does).
+FOREIGN_ANNOTATION_PREFIXES = (
+    "pv.kubernetes.io/",
+    "volume.kubernetes.io/",
+    "volume.beta.kubernetes.io/",
+    "deployment.kubernetes.io/revision",
+)
+FOREIGN_SPEC_FIELDS = {"PersistentVolumeClaim": ("volumeName",)}  # the binder's choice
+OBJECT, STATUS = "object", "status"  # what a wake needs: a whole reconcile, or observing only
 METADATA_READ = (
     "labels",
     "annotations",
@@ -97,31 +120,63 @@ def pod_signal(pod: dict[str, Any]) -> Any:
 
 
 def fingerprint(kind: str, obj: dict[str, Any]) -> bytes:
-    """A digest of what a reconcile reads of ``obj``: equal digests, no reason to reconcile."""
+    """A digest of what a reconcile reads of ``obj``: equal digests, no reason to reconcile.
+
+    Two halves of ``HALF`` bytes: the object without its status, then the status as read.
+    """
     if kind == "Pod":
-        return _digest(pod_signal(obj))
+        return QUIET_OBJECT + _digest(pod_signal(obj))
     meta = obj.get("metadata") or {}
-    read = {
-        **{k: v for k, v in obj.items() if k not in ("metadata", "status")},
-        "metadata": {k: meta.get(k) for k in METADATA_READ},
-        "status": read_status(kind, obj),
+    read_meta = {k: meta.get(k) for k in METADATA_READ}
+    if read_meta["annotations"]:
+        read_meta["annotations"] = {
+            k: v
+            for k, v in read_meta["annotations"].items()
+            if not k.startswith(FOREIGN_ANNOTATION_PREFIXES)
+        } or None  # as if it had none
+    rest = {
+        **{k: v for k, v in obj.items() if k not in ("metadata", "status", "spec")},
+        "metadata": read_meta,
+        "spec": _spec_read(kind, obj.get("spec")),
     }
-    return _digest(read)
+    return _digest(rest) + _digest(read_status(kind, obj))
+
+
+def _spec_read(kind: str, spec: Any) -> Any:
+    foreign = FOREIGN_SPEC_FIELDS.get(kind)
+    if not foreign or not isinstance(spec, dict):
+        return spec
+    return {k: v for k, v in spec.items() if k not in foreign}
+
+
+HALF = 16
 
 
 def _digest(read: Any) -> bytes:
-    return hashlib.blake2b(json.dumps(read, sort_keys=True).encode(), digest_size=16).digest()
+    return hashlib.blake2b(json.dumps(read, sort_keys=True).encode(), digest_size=HALF).digest()
 
 
-# A pod that is not stuck, as if absent: its creation and deletion wake nobody.
-QUIET_POD = _digest(None)
+# A pod's object half (none is read), and a pod that is not stuck, as if absent: its creation
+# and deletion wake nobody.
+QUIET_OBJECT = _digest(None)
+QUIET_POD = QUIET_OBJECT + _digest(None)
 
 
-def wakes(kind: str, before: bytes | None, after: bytes | None) -> bool:
-    """Whether a change from fingerprint ``before`` to ``after`` (None: absent) is news.
+def wakes(kind: str, before: bytes | None, after: bytes | None) -> str | None:
+    """What a change from fingerprint ``before`` to ``after`` (None: absent) needs: ``OBJECT``
+    (a whole reconcile), ``STATUS`` (observing only), or None (no news).
 
     Pods count only while stuck: a healthy pod appearing or going is their workload's news.
     """
     if kind == "Pod":
-        return (before or QUIET_POD) != (after or QUIET_POD)
-    return before != after
+        before, after = before or QUIET_POD, after or QUIET_POD
+    if before == after:
+        return None
+    if (
+        kind in OBSERVED_ONLY
+        and before is not None
+        and after is not None
+        and before[:HALF] == after[:HALF]
+    ):
+        return STATUS
+    return OBJECT

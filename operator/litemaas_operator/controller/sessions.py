@@ -51,13 +51,33 @@ def write_gate(may_write: Callable[[], bool]) -> aiohttp.TraceConfig:
     return trace
 
 
-def kopf_session(info: kopf.ConnectionInfo, may_write: Callable[[], bool]) -> kopf.AiohttpSession:
-    """The session Kopf would build from ``info``, named after this process and gated."""
+# Kopf holds one streaming watch per kind (LiteMaaS, LiteMaaSBackup, LiteMaaSRestore) and per
+# namespace it watches; its writes (finalizers, progress annotations, Events) share the rest.
+KOPF_KINDS = 3
+KOPF_WRITE_CONNECTIONS = 16
+
+
+def kopf_connections(namespaces: int) -> int:
+    """Kopf's connection limit: every watch stream, and a few for its writes."""
+    return KOPF_KINDS * max(namespaces, 1) + KOPF_WRITE_CONNECTIONS
+
+
+def kopf_session(
+    info: kopf.ConnectionInfo, may_write: Callable[[], bool], namespaces: int = 0
+) -> kopf.AiohttpSession:
+    """The session Kopf would build from ``info``, named after this process and gated.
+
+    ``namespaces``: how many namespaces Kopf watches one by one (0: all, one watch per kind).
+    """
     with warnings.catch_warnings():  # as Kopf: aiohttp warns about BasicAuth, not ours to fix
         warnings.filterwarnings("ignore", category=DeprecationWarning)
         auth = info.as_aiohttp_basic_auth()
     session = aiohttp.ClientSession(
-        connector=aiohttp.TCPConnector(limit=0, ssl=info.as_ssl_context()),
+        # Bounded, unlike Kopf's own (limit=0): 500 CRs' finalizers and Events at once would
+        # otherwise open a connection each, and keep their TLS buffers until they idle out.
+        connector=aiohttp.TCPConnector(
+            limit=kopf_connections(namespaces), ssl=info.as_ssl_context()
+        ),
         headers={**info.as_http_headers(), "User-Agent": f"{user_agent()} kopf"},
         auth=auth,
         proxy=info.proxy_url,

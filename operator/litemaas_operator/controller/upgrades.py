@@ -156,15 +156,7 @@ async def prepare(
     no backup is created, since its Job could not log in or would back up nothing new; the
     plan still holds the rollout until one completes.
     """
-    status = body.get("status") or {}
-    previous = _upgrading(status)
-    inputs = PlanInput(
-        instance.name,
-        spec,
-        deployed_workloads(live, Names(instance)),
-        reported_version=status.get("version"),
-        was_upgrading=previous.get("status") == "True",
-    )
+    inputs = plan_input(body, spec, instance, live)
     first = plan(inputs)
     name = first.backup_to_create
     if name is None:
@@ -176,6 +168,38 @@ async def prepare(
         return first
     error = await create_backup(kube, instance, name)
     return first if error is None else _blocked(first, error)
+
+
+def plan_input(
+    body: Mapping[str, Any], spec: LiteMaaSSpec, instance: Instance, live: Live
+) -> PlanInput:
+    """What the plan reads: the Deployments as they are, and the CR's last status."""
+    status = body.get("status") or {}
+    return PlanInput(
+        instance.name,
+        spec,
+        deployed_workloads(live, Names(instance)),
+        reported_version=status.get("version"),
+        was_upgrading=_upgrading(status).get("status") == "True",
+    )
+
+
+def quiet(upgrade: UpgradePlan) -> bool:
+    """Whether nothing is under way or held: no upgrade rolling, no backup wanted, no refusal.
+
+    A child's status news then cannot move the plan to an action, only change what it reports
+    (an install becoming "UpToDate", the version running everywhere): observing will do.
+    """
+    return not upgrade.upgrading.active and upgrade.backup_to_create is None and not upgrade.blocked
+
+
+def replan(before: UpgradePlan, inputs: PlanInput) -> UpgradePlan | None:
+    """The plan again from the live children alone, if it stays on ``before``'s course: the
+    same pins and still quiet; None when it moved (a whole reconcile must act on it)."""
+    after = plan(inputs)
+    if not (quiet(before) and quiet(after)) or after.targets != before.targets:
+        return None
+    return after
 
 
 def problems(upgrade: UpgradePlan) -> list[Problem]:

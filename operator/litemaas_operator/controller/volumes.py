@@ -50,6 +50,11 @@ class Resize:
         """Refused resizes: the CR goes Stalled with these reasons."""
         return self.plan.problems if self.plan else []
 
+    @property
+    def quiet(self) -> bool:
+        """Whether no resize was done, is under way, or was refused."""
+        return not self.done and not self.problems and not (self.plan and self.plan.resizing())
+
     def fold(self, components: dict[str, ComponentState]) -> dict[str, ComponentState]:
         """Components with a resize under way, reported not ready until it is done.
 

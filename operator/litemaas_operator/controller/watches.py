@@ -36,12 +36,13 @@ from typing import Any
 
 from ..render.groups import ROLE_GROUPS
 from ..render.names import MANAGED_BY, OWNER_NAME_LABEL, OWNER_NAMESPACE_LABEL
+from . import metrics
 from .apply import NAMESPACED_KINDS
-from .cache import Caches, Scope, Store, key_of, version_of
+from .cache import Caches, Key, Scope, Store, key_of, version_of
 from .gather import served_groups
 from .kube import KINDS, ApiError, Kube, connect
 from .registry import Registry
-from .relevance import wakes
+from .relevance import OBJECT, STATUS, wakes
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +76,7 @@ CORE_APIS = frozenset({"v1", "apps/v1", "networking.k8s.io/v1"})
 SERVER_TIMEOUT_SECONDS = 300  # as Kopf's watches here: the server ends a watch after 5 min
 READ_TIMEOUT_SECONDS = SERVER_TIMEOUT_SECONDS + 30  # silence longer than this: connection lost
 UNSERVED_RECHECK_SECONDS = 30.0  # a kind whose API appears later (a Route CRD) is picked up
-PAGE_SIZE = 500
+PAGE_SIZE = 250
 MIN_BACKOFF_SECONDS = 0.5
 MAX_BACKOFF_SECONDS = 30.0
 
@@ -212,6 +213,11 @@ class ListWatch:
         api_version = KINDS[self.kind].api_version
         return api_version in CORE_APIS or api_version in await self.served()
 
+    def _wake(self, obj: Meta) -> None:
+        """Hand a change on (not an echo of our own write: ``Caches.notify`` dropped those)."""
+        metrics.WATCH_WAKES.labels(kind=self.kind, change=obj.get("change", OBJECT)).inc()
+        self.handler(obj)
+
     def _query(self) -> dict[str, Any]:
         query: dict[str, Any] = {"labelSelector": self.selector} if self.selector else {}
         if self.name:
@@ -222,29 +228,37 @@ class ListWatch:
         """List (in pages) into the store, report what changed; the list's resourceVersion."""
         path = KINDS[self.kind].path(self.namespace)
         query: dict[str, Any] = {**self._query(), "limit": PAGE_SIZE}
-        items: list[dict[str, Any]] = []
         version = ""
+        seen: set[Key] = set()
+        changed: list[Meta] = []
         while True:
             page = await self.kube.request("GET", path, query=query)
             meta = page.get("metadata") or {}
             version = version or str(meta.get("resourceVersion") or "")
-            items += page.get("items") or []
+            # Each page into the store as it comes: a restart's lists of thousands of children
+            # are never held whole.
+            for obj in page.get("items") or []:
+                if self.objects.put_listed(obj, seen):
+                    changed.append(_meta(obj))
+            del page
             if not meta.get("continue"):
                 break
             query = {**query, "continue": meta["continue"]}
         self.lists += 1
         self.backoff.reset()
-        before = {key_of(o): _meta(o) for o in items}
-        gone = {k: self.objects.items[k].labels for k in self.objects.items}
+        gone = {k: e.labels for k, e in self.objects.items.items() if k not in seen}
         listed = version_of({"metadata": {"resourceVersion": version}})
-        for key in self.objects.listed(self.scope, items, listed):
-            meta = before.get(key) or {
-                "namespace": key[0] or None,
-                "name": key[1],
-                "resourceVersion": None,
-                "labels": gone.get(key, {}),
-            }
-            self.handler(meta)
+        for key in self.objects.list_done(self.scope, seen, listed):
+            self._wake(
+                {
+                    "namespace": key[0] or None,
+                    "name": key[1],
+                    "resourceVersion": None,
+                    "labels": gone.get(key, {}),
+                }
+            )
+        for obj_meta in changed:
+            self._wake(obj_meta)
         return version
 
     async def _watch(self, version: str) -> str:
@@ -276,10 +290,12 @@ class ListWatch:
                     # Changed in nothing a reconcile reads (a condition's timestamp): no wake.
                     stored = self.objects.put(raw)
                     changed = stored and wakes(self.kind, before, self.objects.fingerprint(key))
+                if changed:
+                    obj["change"] = changed
                 if changed and self.caches is not None:
-                    self.caches.notify(self.kind, key, version_of(raw), partial(self.handler, obj))
+                    self.caches.notify(self.kind, key, version_of(raw), partial(self._wake, obj))
                 elif changed:
-                    self.handler(obj)
+                    self._wake(obj)
         return version
 
 
@@ -343,7 +359,9 @@ class Watches:
         """A child changed: wake the CR named by its instance label."""
         instance = meta["labels"].get(INSTANCE_LABEL)
         if meta.get("namespace") and instance:
-            self.registry.poke((meta["namespace"], instance))
+            # Only its status changed (a workload became ready): observing it is enough.
+            whole = meta.get("change", OBJECT) != STATUS
+            self.registry.poke((meta["namespace"], instance), whole=whole)
 
     def poke_named(self, meta: Meta) -> None:
         """A backup or restore changed: wake the instance it names. (Kopf's watch wakes it
@@ -398,8 +416,7 @@ async def watch_client(kubeconfig: str | None, user_agent: str | None = None) ->
     """A client for watches only, with a connection pool of its own.
 
     Each watch holds one HTTP/1.1 connection for as long as it runs; sharing the reconciler's
-    bounded pool (100) would let enough namespaces' watches starve every other request.
+    bounded pool (``kube.MAX_CONNECTIONS``) would let enough namespaces' watches starve every
+    other request.
     """
-    api = await connect(kubeconfig, user_agent)
-    api.rest_client.maxsize = 0  # aiohttp: no limit; read when the pool is first created
-    return Kube(api)
+    return Kube(await connect(kubeconfig, user_agent, max_connections=0))  # 0: no bound
