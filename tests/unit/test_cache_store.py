@@ -224,3 +224,23 @@ def test_only_changes_a_reconcile_reads_change_the_fingerprint() -> None:
     routed = {**route, "status": {"ingress": [{"host": "h"}]}}
     assert fingerprint("Route", routed) == fingerprint("Route", route)
     assert fingerprint("Route", {**route, "spec": {"host": "other"}}) != fingerprint("Route", route)
+
+
+def test_entries_with_the_same_labels_share_one_dict_and_unused_sets_are_dropped() -> None:
+    store = children()
+    store.listed(("ns", None), [obj(f"x{i}", i) for i in range(1, 4)], 3)
+    held = {id(e.labels) for e in store.items.values()}
+    assert len(held) == 1, "one label set, one dict"
+    assert store.get("ns", "x1")["metadata"]["labels"]["app.kubernetes.io/instance"] == "a"
+    # Instances come and go: the sets of those gone do not pile up.
+    for i in range(200):
+        store.put(obj("churn", 10 + i, instance=f"gone-{i}"))
+    assert len(store.label_sets) <= 2 * len(store.items) + 65
+
+
+def test_stored_objects_are_compressed_and_read_back_whole() -> None:
+    store = children()
+    store.listed(("ns", None), [obj("big", 1, value="v" * 4000)], 1)
+    assert len(store.items[("ns", "big")].data or b"") < 1000
+    assert store.get("ns", "big")["data"] == {"value": "v" * 4000}
+    assert "managedFields" not in store.get("ns", "big")["metadata"]

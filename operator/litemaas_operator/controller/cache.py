@@ -126,7 +126,7 @@ def expand(data: bytes) -> Obj:
     return json.loads(zlib.decompress(data))  # type: ignore[no-any-return]
 
 
-@dataclass
+@dataclass(slots=True)
 class Entry:
     """One object: its version, labels, what a reconcile reads of it, and its JSON."""
 
@@ -156,6 +156,7 @@ class Store:
     by_instance: dict[Key, set[str]] = field(default_factory=dict)  # (ns, instance) -> names
     synced: set[Scope] = field(default_factory=set)
     relists: int = 0  # lists after the first of a scope (410 Gone, reconnects): the safety net
+    label_sets: dict[frozenset[tuple[str, str]], dict[str, str]] = field(default_factory=dict)
 
     # ---- keeping ------------------------------------------------------------------------
 
@@ -267,11 +268,20 @@ class Store:
         if version is not None:
             self.tombstones[key] = version
 
-    @staticmethod
-    def _labels(obj: Obj) -> dict[str, str]:
-        # Interned: the same few keys and values recur on every child of every instance.
+    def _labels(self, obj: Obj) -> dict[str, str]:
+        """``obj``'s labels as a dict shared by every entry with the same ones (read only):
+        an instance's children carry a handful of label sets between them."""
         labels = (obj.get("metadata") or {}).get("labels") or {}
-        return {sys.intern(k): sys.intern(v) for k, v in labels.items()}
+        shape = frozenset(labels.items())
+        shared = self.label_sets.get(shape)
+        if shared is None:
+            if len(self.label_sets) > 2 * len(self.items) + 64:  # drop sets nobody holds
+                held = {frozenset(e.labels.items()) for e in self.items.values()}
+                self.label_sets = {k: v for k, v in self.label_sets.items() if k in held}
+            shared = self.label_sets[shape] = {
+                sys.intern(k): sys.intern(v) for k, v in labels.items()
+            }
+        return shared
 
     def _index(self, key: Key, entry: Entry) -> None:
         instance = entry.labels.get(INSTANCE_LABEL)

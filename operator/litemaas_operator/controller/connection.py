@@ -33,8 +33,8 @@ class ConfigError(Exception):
 def credentials(kubeconfig: str | None) -> kopf.ConnectionInfo:
     """The connection described by ``kubeconfig``; else by the pod's ServiceAccount; else,
     as kubectl, by ``$KUBECONFIG`` (its first file) or ``~/.kube/config``."""
-    if kubeconfig:
-        return from_kubeconfig(Path(kubeconfig))
+    if kubeconfig:  # a $KUBECONFIG list: its first file (kubectl merges them; rarely needed)
+        return from_kubeconfig(Path(kubeconfig.split(os.pathsep)[0]).expanduser())
     info = in_cluster()
     if info is not None:
         return info

@@ -53,6 +53,7 @@ class Runtime:
     may_write: Callable[[], bool] | None = None
     watchdog: Watchdog | None = None
     renewal: asyncio.Task[None] | None = None
+    trimming: asyncio.Task[None] | None = None  # memory.trim_forever
 
 
 RUNTIME = Runtime()

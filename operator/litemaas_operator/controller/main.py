@@ -21,6 +21,7 @@ from .election import Election, Watchdog, lost
 from .kube import Kube, connect
 from .leader import Elector, Timings
 from .logs import install_redaction
+from .memory import trim_forever
 from .options import Options, options_from
 from .reconcile import Reconciler
 from .registry import REGISTRY
@@ -72,6 +73,7 @@ async def startup(settings: kopf.OperatorSettings, **_: Any) -> None:
         await watch_client(OPTIONS.kubeconfig, user_agent()), REGISTRY, OPTIONS.namespaces, caches
     )
     handlers.RUNTIME.watches.start()
+    handlers.RUNTIME.trimming = asyncio.create_task(trim_forever(), name="trim the heap")
     # `kill -USR1 <pid>` logs where every task is waiting: the first tool for a stuck loop.
     asyncio.get_running_loop().add_signal_handler(signal.SIGUSR1, dump_tasks)
     log.info(
@@ -164,6 +166,8 @@ async def shutdown(**_: Any) -> None:
     more when the Lease is released and a standby takes over at its next retry.
     """
     runtime = handlers.RUNTIME
+    if runtime.trimming is not None:
+        runtime.trimming.cancel()
     if runtime.watches is not None:
         await runtime.watches.stop()
         await runtime.watches.kube.close()

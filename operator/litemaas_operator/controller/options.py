@@ -66,7 +66,8 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--kubeconfig",
         default=env("KUBECONFIG"),
-        help="kubeconfig file (env KUBECONFIG); default: the in-cluster ServiceAccount",
+        help="kubeconfig file (env KUBECONFIG); default: the in-cluster ServiceAccount, else "
+        "~/.kube/config",
     )
     parser.add_argument(
         "--health-port",
