@@ -244,3 +244,26 @@ def test_stored_objects_are_compressed_and_read_back_whole() -> None:
     assert len(store.items[("ns", "big")].data or b"") < 1000
     assert store.get("ns", "big")["data"] == {"value": "v" * 4000}
     assert "managedFields" not in store.get("ns", "big")["metadata"]
+
+
+def test_a_sibling_instances_object_compresses_against_the_first_of_its_component() -> None:
+    import json
+    import random
+    import zlib
+
+    rng = random.Random(7)
+    text = "".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(3000))
+
+    def backend(ns: str, rv: int) -> dict[str, Any]:
+        o = obj("lm-backend", rv, ns=ns, config=text, ns_name=ns)
+        o["metadata"]["labels"]["app.kubernetes.io/component"] = "backend"
+        return o
+
+    store = children()
+    store.listed((None, None), [backend("first", 1)], 1)
+    store.put(backend("second", 2))
+    alone = len(zlib.compress(json.dumps(backend("second", 2)).encode(), 1))
+    assert alone > 1500  # 3000 random letters do not compress much by themselves
+    assert len(store.items[("second", "lm-backend")].data or b"") < alone / 5
+    assert store.get("second", "lm-backend")["data"]["ns_name"] == "second"
+    assert store.get("second", "lm-backend")["data"]["config"] == text

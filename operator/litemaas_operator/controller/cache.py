@@ -31,6 +31,8 @@ Key = tuple[str, str]  # (namespace or "", name)
 # None); a watch of one object by name: (None, name).
 Scope = tuple[str | None, str | None]
 INSTANCE_LABEL = "app.kubernetes.io/instance"
+COMPONENT_LABEL = "app.kubernetes.io/component"
+ZDICT_MAX = 32 * 1024  # zlib's window: a longer dictionary's start would go unused
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 
 
@@ -104,9 +106,7 @@ def in_scope(scope: Scope, key: Key) -> bool:
 
 
 def compact(obj: Obj, kind: str, api_version: str) -> bytes:
-    """``obj`` without what nobody reads (managedFields, kubectl's last-applied copy), as
-    compressed JSON: a store holds every child of every instance, read far less often than
-    it is kept (a Deployment's 2 KB of JSON is about 0.6 KB compressed)."""
+    """``obj`` without what nobody reads (managedFields, kubectl's last-applied copy), as JSON."""
     meta = dict(obj.get("metadata") or {})
     meta.pop("managedFields", None)
     annotations = meta.get("annotations")
@@ -118,12 +118,7 @@ def compact(obj: Obj, kind: str, api_version: str) -> bytes:
         "apiVersion": obj.get("apiVersion") or api_version,
         "metadata": meta,
     }
-    return zlib.compress(json.dumps(slim, separators=(",", ":")).encode(), 1)
-
-
-def expand(data: bytes) -> Obj:
-    """The object ``compact`` kept."""
-    return json.loads(zlib.decompress(data))  # type: ignore[no-any-return]
+    return json.dumps(slim, separators=(",", ":")).encode()
 
 
 @dataclass(slots=True)
@@ -157,6 +152,8 @@ class Store:
     synced: set[Scope] = field(default_factory=set)
     relists: int = 0  # lists after the first of a scope (410 Gone, reconnects): the safety net
     label_sets: dict[frozenset[tuple[str, str]], dict[str, str]] = field(default_factory=dict)
+    # Preset dictionaries for _pack, by component label: set once, never changed.
+    zdicts: dict[str, bytes] = field(default_factory=dict)
 
     # ---- keeping ------------------------------------------------------------------------
 
@@ -223,7 +220,7 @@ class Store:
         self.tombstones.pop(key, None)
         if old is not None:
             self._unindex(key, old)
-        data = compact(obj, self.kind, self.api_version) if keep else None
+        data = self._pack(compact(obj, self.kind, self.api_version), labels) if keep else None
         entry = Entry(version, labels, data, fingerprint(self.kind, obj))
         self.items[key] = entry
         self._index(key, entry)
@@ -267,6 +264,23 @@ class Store:
             self._unindex(key, old)
         if version is not None:
             self.tombstones[key] = version
+
+    def _pack(self, raw: bytes, labels: dict[str, str]) -> bytes:
+        """``raw`` compressed against the first object of its component seen by this store.
+
+        A store holds every child of every instance, read far less often than kept, and one
+        instance's backend Deployment is much like another's: against a sibling's JSON as the
+        preset dictionary, 2 to 10 KB of JSON come down to a few hundred bytes.
+        """
+        zdict = self.zdicts.setdefault(labels.get(COMPONENT_LABEL, ""), raw[-ZDICT_MAX:])
+        packer = zlib.compressobj(1, zlib.DEFLATED, 15, 9, zlib.Z_DEFAULT_STRATEGY, zdict)
+        return packer.compress(raw) + packer.flush()
+
+    def _unpack(self, entry: Entry) -> Obj:
+        """The object ``_pack`` kept."""
+        assert entry.data is not None
+        unpacker = zlib.decompressobj(zdict=self.zdicts[entry.labels.get(COMPONENT_LABEL, "")])
+        return json.loads(unpacker.decompress(entry.data) + unpacker.flush())  # type: ignore[no-any-return]
 
     def _labels(self, obj: Obj) -> dict[str, str]:
         """``obj``'s labels as a dict shared by every entry with the same ones (read only):
@@ -314,7 +328,7 @@ class Store:
             return None if not self.selector else UNKNOWN
         if entry.data is None:
             return UNKNOWN
-        return expand(entry.data)
+        return self._unpack(entry)
 
     def select(self, namespace: str, selector: str | None) -> list[Obj] | Unknown:
         """Copies of the objects in ``namespace`` ("" for cluster-scoped) matching ``selector``.
@@ -339,7 +353,7 @@ class Store:
                 continue
             if entry.data is None:
                 return UNKNOWN
-            out.append(expand(entry.data))
+            out.append(self._unpack(entry))
         return out
 
 
