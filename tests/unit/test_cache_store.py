@@ -267,3 +267,13 @@ def test_a_sibling_instances_object_compresses_against_the_first_of_its_componen
     assert len(store.items[("second", "lm-backend")].data or b"") < alone / 5
     assert store.get("second", "lm-backend")["data"]["ns_name"] == "second"
     assert store.get("second", "lm-backend")["data"]["config"] == text
+
+
+def test_secrets_are_compressed_alone_so_no_secret_value_outlives_its_object() -> None:
+    secrets = Store("Secret", "v1", dict(MANAGED))
+    secrets.listed(("ns", None), [obj("creds", 1, password="value-one")], 1)
+    secrets.delete(("ns", "creds"), 2)
+    assert secrets.zdicts == {}
+    secrets.put(obj("other", 3, password="value-two"))
+    assert secrets.get("ns", "other")["data"] == {"password": "value-two"}
+    assert not any(b"value-one" in d for d in secrets.zdicts.values())

@@ -270,8 +270,11 @@ class Store:
 
         A store holds every child of every instance, read far less often than kept, and one
         instance's backend Deployment is much like another's: against a sibling's JSON as the
-        preset dictionary, 2 to 10 KB of JSON come down to a few hundred bytes.
+        preset dictionary, 2 to 10 KB of JSON come down to a few hundred bytes. Secrets are
+        compressed alone: the dictionary outlives the object it was taken from.
         """
+        if self.kind == "Secret":  # a dictionary would keep one Secret's values for good
+            return zlib.compress(raw, 1)
         zdict = self.zdicts.setdefault(labels.get(COMPONENT_LABEL, ""), raw[-ZDICT_MAX:])
         packer = zlib.compressobj(1, zlib.DEFLATED, 15, 9, zlib.Z_DEFAULT_STRATEGY, zdict)
         return packer.compress(raw) + packer.flush()
@@ -279,6 +282,8 @@ class Store:
     def _unpack(self, entry: Entry) -> Obj:
         """The object ``_pack`` kept."""
         assert entry.data is not None
+        if self.kind == "Secret":
+            return json.loads(zlib.decompress(entry.data))  # type: ignore[no-any-return]
         unpacker = zlib.decompressobj(zdict=self.zdicts[entry.labels.get(COMPONENT_LABEL, "")])
         return json.loads(unpacker.decompress(entry.data) + unpacker.flush())  # type: ignore[no-any-return]
 

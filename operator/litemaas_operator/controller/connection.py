@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -112,8 +113,6 @@ def _named(config: dict[str, Any], section: str, name: Any, field: str, path: Pa
 
 def _through_kubernetes_package(path: Path) -> kopf.ConnectionInfo:
     """A kubeconfig only the ``kubernetes`` package can read (its user runs a program)."""
-    import sys
-
     for name in [n for n in sys.modules if n == "kubernetes" or n.startswith("kubernetes.")]:
         if sys.modules[name] is None:  # kept out by cli.keep_out_unused_clients: needed now
             del sys.modules[name]
@@ -182,8 +181,9 @@ class Connection:
         timeout: aiohttp.ClientTimeout | None = None,
     ) -> aiohttp.ClientResponse:
         """Send one request; the response is the caller's to read and release."""
-        for attempt in (1, 2):
-            response = await self.session().request(
+
+        async def send() -> aiohttp.ClientResponse:
+            return await self.session().request(
                 method,
                 f"{self.info.server.rstrip('/')}{path}",
                 # Per request: a token read again after a 401 applies to what follows.
@@ -191,10 +191,12 @@ class Connection:
                 data=data,
                 timeout=timeout or DEFAULT_TIMEOUT,
             )
-            if response.status != 401 or attempt == 2 or not self._reload():
-                return response
+
+        response = await send()
+        if response.status == 401 and self._reload():
             response.release()
-        raise AssertionError("unreachable")
+            response = await send()
+        return response
 
     def _reload(self) -> bool:
         """Read the credentials again (a rotated token, an expired exec plugin's): whether

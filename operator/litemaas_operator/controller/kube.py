@@ -2,8 +2,8 @@
 
 It sends plain HTTP through ``connection.Connection`` (an aiohttp session with the credentials
 Kopf also uses), and knows each kind's REST path from a fixed table, so no discovery
-round-trips are spent per reconcile. Everything is
-awaited on Kopf's event loop; nothing blocks it.
+round-trips are spent per reconcile. Everything is awaited on Kopf's event loop; nothing
+blocks it.
 """
 
 from __future__ import annotations

@@ -134,28 +134,17 @@ def dump_tasks() -> None:
 
 
 @kopf.on.login()
-async def login(logger: logging.Logger, settings: kopf.OperatorSettings, **kwargs: Any) -> Any:
-    """Kopf's session: named after this process and gated on leadership like our client."""
-    info = connection_info(logger, settings, **kwargs)
+async def login(**_: Any) -> kopf.AiohttpSession:
+    """Kopf's session: the credentials our own clients use (``connection.credentials``; Kopf
+    calls this again after a 401, so a rotated token is read anew), named after this process
+    and gated on leadership like our client."""
     assert OPTIONS is not None
-    namespaces = len(OPTIONS.namespaces)
-    return kopf_session(info, _may_write, namespaces) if info is not None else None
+    return kopf_session(credentials(OPTIONS.kubeconfig), _may_write, len(OPTIONS.namespaces))
 
 
 def _may_write() -> bool:
     gate = handlers.RUNTIME.may_write
     return gate is None or gate()
-
-
-def connection_info(
-    logger: logging.Logger, settings: kopf.OperatorSettings, **kwargs: Any
-) -> kopf.ConnectionInfo | None:
-    """The credentials our own clients use (``connection.credentials``), for Kopf too.
-
-    Kopf calls this again when the API server answers 401: a rotated token is read anew.
-    """
-    assert OPTIONS is not None
-    return credentials(OPTIONS.kubeconfig)
 
 
 @kopf.on.cleanup()
